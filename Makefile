@@ -1,0 +1,41 @@
+# Every target does its own set-up on a fresh Debian machine (run as root).
+SHELL := /bin/bash
+VENV := .venv
+SCENARIO ?=
+
+.PHONY: help venv test test-fast lint sanity units molecule demo demo-down lab-deps clean
+
+help:
+	@echo "make test       every test: yamllint, ansible-lint, sanity, unit, Molecule scenarios"
+	@echo "make test-fast  all but the Molecule scenarios"
+	@echo "make demo       bring the 5-host lab up (make demo-down removes it)"
+
+venv:
+	@scripts/ensure-venv.sh $(VENV)
+
+test: venv
+	@scripts/run-tests.sh all
+
+test-fast: venv
+	@scripts/run-tests.sh fast
+
+lint: venv
+	@scripts/run-tests.sh yamllint ansible-lint
+
+sanity: venv
+	@scripts/run-tests.sh sanity
+
+units: venv
+	@scripts/run-tests.sh units
+
+molecule: venv
+	@scripts/run-tests.sh molecule $(SCENARIO)
+
+demo: venv
+	@scripts/demo.sh up
+
+demo-down:
+	@scripts/demo.sh down
+
+clean:
+	rm -rf .build tests/output

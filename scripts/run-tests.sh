@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# Runs the test stages in order, times each one, and prints the times at the end.
+#   run-tests.sh all          every stage, Molecule scenarios last
+#   run-tests.sh fast         every stage but Molecule
+#   run-tests.sh STAGE...     the named stages (yamllint ansible-lint sanity units molecule)
+#   run-tests.sh molecule S   only Molecule scenario S
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+export PATH="$repo/.venv/bin:$PATH"
+export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 ANSIBLE_NOCOLOR=1
+
+# ansible-test only works from inside ansible_collections/<namespace>/<name>; it
+# resolves symlinks, so the collection is copied there (tracked and untracked,
+# not ignored files) before sanity and unit tests.
+build_root="$repo/.build"
+collection="$build_root/ansible_collections/lvs/cluster"
+
+sync_collection() {
+    rm -rf "$collection"
+    mkdir -p "$collection"
+    git ls-files -z --cached --others --exclude-standard \
+        | tar --null --files-from=- --ignore-failed-read -cf - 2>/dev/null \
+        | tar -xf - -C "$collection"
+    # ansible-test lists files through the nearest git repository; without one of
+    # its own the copy would inherit the outer checkout, which ignores .build.
+    git -C "$collection" init -q
+}
+
+# The collection is also reachable on ANSIBLE_COLLECTIONS_PATH for ansible-lint and Molecule.
+export ANSIBLE_COLLECTIONS_PATH="$build_root:$repo/.venv/lib/python3.11/site-packages"
+
+scripts/host-deps.sh test
+
+stage_yamllint() { yamllint --strict .; }
+
+stage_ansible_lint() { ansible-lint --offline --profile production --strict; }
+
+# ansible-test --venv bootstraps each test venv with a get-pip script it would
+# download from a host that is unreachable here; a stand-in that uses ensurepip
+# and then installs what it is asked for is put where ansible-test looks first.
+write_get_pip_stand_in() {
+    local pip_version cache
+    pip_version=$(python - <<'PY'
+from types import SimpleNamespace
+from ansible_test._internal.python_requirements import get_venv_packages
+print(get_venv_packages(SimpleNamespace(version="3.11"))["pip"])
+PY
+)
+    cache="$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py"
+    mkdir -p "$(dirname "$cache")"
+    cat > "$cache" <<'PY'
+"""Stand-in for get-pip.py: pip from ensurepip, then the requested packages."""
+import subprocess
+import sys
+
+subprocess.run([sys.executable, "-m", "ensurepip", "--upgrade"], check=True)
+args = [arg for arg in sys.argv[1:] if arg not in ("--no-setuptools", "--no-wheel")]
+subprocess.run([sys.executable, "-m", "pip", "install", *args], check=True)
+PY
+}
+
+stage_sanity() {
+    sync_collection
+    write_get_pip_stand_in
+    local log="$build_root/sanity.log" rc=0
+    (cd "$collection" && ansible-test sanity --venv --python 3.11 --color no) 2>&1 | tee "$log" || rc=$?
+    [[ $rc -eq 0 ]] || return $rc
+    # A sanity test whose tool is missing is skipped with only a warning; that is a failure here.
+    if grep -E 'Required program .* not found' "$log"; then
+        echo "sanity: a test was skipped for a missing program (see above)" >&2
+        return 1
+    fi
+}
+
+stage_units() {
+    sync_collection
+    local rc=0
+    (cd "$collection" && PYTHONPATH="$build_root" python -m pytest -q tests/unit) || rc=$?
+    if [[ $rc -eq 5 ]]; then
+        echo "units: pytest collected no tests" >&2
+    fi
+    return $rc
+}
+
+molecule_scenarios() {
+    local dir
+    for dir in molecule/*/; do
+        dir=${dir%/}
+        [[ -f "$dir/molecule.yml" ]] && basename "$dir"
+    done
+}
+
+stage_molecule() {
+    local scenarios=("$@") scenario
+    if [[ ${#scenarios[@]} -eq 0 ]]; then
+        mapfile -t scenarios < <(molecule_scenarios)
+    fi
+    if [[ ${#scenarios[@]} -eq 0 ]]; then
+        echo "molecule: no scenarios yet"
+        return 0
+    fi
+    scripts/lab-host-deps.sh
+    for scenario in "${scenarios[@]}"; do
+        local t0=$SECONDS
+        molecule test -s "$scenario"
+        timings+=("  molecule/$scenario: $((SECONDS - t0)) s")
+    done
+}
+
+timings=()
+passed=0
+failed=0
+run_stage() {
+    local name=$1; shift
+    local fn="stage_${name//-/_}" t0 rc=0
+    echo "==> $name"
+    t0=${EPOCHREALTIME/[.,]/}
+    "$fn" "$@" || rc=$?
+    local took_ms=$(( (${EPOCHREALTIME/[.,]/} - t0) / 1000 ))
+    local took="$((took_ms / 1000)).$(( (took_ms % 1000) / 100 ))"
+    if [[ $rc -eq 0 ]]; then
+        passed=$((passed + 1)); timings+=("$name: $took s ok")
+    else
+        failed=$((failed + 1)); timings+=("$name: $took s FAILED (exit $rc)")
+    fi
+    return $rc
+}
+
+report() {
+    echo
+    echo "==> stage times"
+    printf '%s\n' "${timings[@]}"
+    echo "stages: $passed passed, $failed failed"
+}
+trap report EXIT
+
+case "${1:-all}" in
+    all) stages=(yamllint ansible-lint sanity units molecule) ;;
+    fast) stages=(yamllint ansible-lint sanity units) ;;
+    molecule) shift; run_stage molecule "$@"; exit ;;
+    *) stages=("$@") ;;
+esac
+for stage in "${stages[@]}"; do
+    run_stage "$stage"
+done

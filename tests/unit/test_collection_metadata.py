@@ -1,0 +1,44 @@
+"""Checks that the collection's metadata agrees with what it ships and installs."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import yaml
+from packaging.specifiers import SpecifierSet
+
+COLLECTION_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _load_yaml(relative: str) -> dict:
+    return yaml.safe_load((COLLECTION_ROOT / relative).read_text(encoding="utf-8"))
+
+
+def test_every_python_requirement_is_pinned() -> None:
+    lines = (COLLECTION_ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines()
+    requirements = [line for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    assert requirements, "requirements.txt lists nothing"
+    unpinned = [line for line in requirements if not re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[\w.]+", line.strip())]
+    assert not unpinned, f"unpinned requirements: {unpinned}"
+
+
+def test_galaxy_dependencies_are_met_by_the_installed_ansible_package() -> None:
+    import ansible_collections
+
+    dependencies = _load_yaml("galaxy.yml")["dependencies"]
+    search_roots = [Path(entry) for entry in ansible_collections.__path__]
+    for fqcn, requirement in dependencies.items():
+        namespace, name = fqcn.split(".")
+        manifests = [root / namespace / name / "MANIFEST.json" for root in search_roots]
+        found = [manifest for manifest in manifests if manifest.is_file()]
+        assert found, f"{fqcn} is not installed by the pinned ansible package"
+        installed = json.loads(found[0].read_text(encoding="utf-8"))["collection_info"]["version"]
+        assert SpecifierSet(requirement).contains(installed), f"{fqcn} {installed} does not satisfy {requirement}"
+
+
+def test_action_group_lists_exactly_the_ipvs_modules() -> None:
+    runtime = _load_yaml("meta/runtime.yml")
+    grouped = sorted(runtime["action_groups"]["ipvs"])
+    shipped = sorted(path.stem for path in (COLLECTION_ROOT / "plugins" / "modules").glob("ipvs_*.py"))
+    assert grouped == shipped
