@@ -88,6 +88,7 @@ molecule_scenarios() {
     for dir in molecule/*/; do
         dir=${dir%/}
         [[ -f "$dir/molecule.yml" ]] && basename "$dir"
+        :
     done
 }
 
@@ -100,12 +101,16 @@ stage_molecule() {
         echo "molecule: no scenarios yet"
         return 0
     fi
-    scripts/lab-host-deps.sh
+    scripts/host-deps.sh lab || return
+    local failures=0
     for scenario in "${scenarios[@]}"; do
-        local t0=$SECONDS
-        molecule test -s "$scenario"
-        timings+=("  molecule/$scenario: $((SECONDS - t0)) s")
+        local t0=$SECONDS result=ok
+        molecule test -s "$scenario" || { result=FAILED; failures=$((failures + 1)); }
+        timings+=("  molecule/$scenario: $((SECONDS - t0)) s $result")
     done
+    # Every scenario's destroy must have left nothing of its lab on the machine.
+    python3 molecule/_lab/lab.py leftovers || failures=$((failures + 1))
+    return $((failures > 0))
 }
 
 timings=()

@@ -33,7 +33,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 STATE_ROOT = Path(os.environ.get("LVS_LAB_STATE", "/var/tmp/lvs-lab"))
 CACHE_ROOT = Path(os.environ.get("LVS_LAB_CACHE", "/var/cache/lvs-lab"))
@@ -473,6 +473,30 @@ def session_file(lab: Lab, umid: str) -> Path:
     return lab.dir / "uml" / f"{umid}.session"
 
 
+def processes() -> Iterator[tuple[int, int, list[str]]]:
+    """(pid, session id, argv) of every process, zombies included (their argv is empty)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            argv = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        yield int(entry.name), int(stat[stat.rindex(")") + 2:].split()[3]), argv
+
+
+def uml_umids(prefix: str = "lvslab-") -> dict[int, str]:
+    """Live UML processes whose umid starts with PREFIX, by pid."""
+    found = {}
+    for pid, _session, argv in processes():
+        if argv and argv[0].startswith("linux"):
+            for arg in argv:
+                if arg.startswith(f"umid={prefix}"):
+                    found[pid] = arg.removeprefix("umid=")
+    return found
+
+
 def host_processes(lab: Lab, umid: str) -> list[int]:
     """Every process of one UML instance, zombies included, wherever it was reparented.
 
@@ -483,21 +507,9 @@ def host_processes(lab: Lab, umid: str) -> list[int]:
         session = int(session_file(lab, umid).read_text())
     except (OSError, ValueError):
         session = None
-    marker = f"umid={umid}".encode()
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2:].split()
-        in_session = session is not None and int(fields[3]) == session
-        if in_session or (cmdline.startswith(b"linux") and marker + b"\0" in cmdline + b"\0"):
-            pids.append(int(entry.name))
-    return pids
+    by_umid = [pid for pid, found in uml_umids(umid).items() if found == umid]
+    in_session = [pid for pid, sid, _argv in processes() if session is not None and sid == session]
+    return sorted(set(by_umid + in_session))
 
 
 def write_host_files(lab: Lab, host: Host, merged: Path) -> None:
@@ -548,20 +560,21 @@ def start_host(lab: Lab, host: Host, rootfs: Path) -> None:
     session_file(lab, lab.umid(host)).write_text(str(kernel.pid))
 
 
-def stop_host(lab: Lab, umid: str, host_name: str) -> None:
-    """Kills a host's kernel outright and waits until not one of its processes is left."""
+def stop_hosts(lab: Lab, umids: list[str]) -> None:
+    """Kills hosts' kernels outright and waits until not one of their processes is left."""
     deadline = time.monotonic() + 20
-    while pids := host_processes(lab, umid):
-        for pid in pids:
+    while survivors := {umid: pids for umid in umids if (pids := host_processes(lab, umid))}:
+        for pid in (pid for pids in survivors.values() for pid in pids):
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 continue
         if time.monotonic() > deadline:
-            raise LabError(f"host {host_name}: processes {pids} survive SIGKILL")
+            raise LabError(f"processes survive SIGKILL: {survivors}")
         time.sleep(0.1)
-    shutil.rmtree(lab.dir / "uml" / umid, ignore_errors=True)
-    session_file(lab, umid).unlink(missing_ok=True)
+    for umid in umids:
+        shutil.rmtree(lab.dir / "uml" / umid, ignore_errors=True)
+        session_file(lab, umid).unlink(missing_ok=True)
 
 
 def ssh_argv(lab: Lab, host: Host, command: list[str] | None = None, timeout: int = 10) -> list[str]:
@@ -590,7 +603,7 @@ def write_ssh_config(lab: Lab) -> None:
     entries = []
     for host in lab.hosts:
         entries.append(
-            f"Host {host.name}\n  HostName {lab.mgmt_address(host)}\n  User {SSH_USER}\n"
+            f"Host {host.name} {lab.mgmt_address(host)}\n  HostName {lab.mgmt_address(host)}\n  User {SSH_USER}\n"
             f"  IdentityFile {lab.key}\n  IdentitiesOnly yes\n  StrictHostKeyChecking no\n"
             "  UserKnownHostsFile /dev/null\n  LogLevel ERROR\n  BatchMode yes\n"
             f"  ControlMaster auto\n  ControlPath {lab.dir}/cm-%h\n  ControlPersist 120s\n")
@@ -658,18 +671,9 @@ def lab_down(name: str) -> None:
         lab = Lab.load(name)
     except (LabError, ValueError, KeyError):
         lab = None
-    umids = {f"lvslab-{name}-{h.name}": h.name for h in lab.hosts} if lab else {}
-    marker = f"umid=lvslab-{name}-"
-    for pid_dir in Path("/proc").iterdir():
-        if pid_dir.name.isdigit():
-            try:
-                for arg in (pid_dir / "cmdline").read_bytes().decode(errors="replace").split("\0"):
-                    if arg.startswith(marker):
-                        umids.setdefault(arg.removeprefix("umid="), arg.removeprefix(marker))
-            except OSError:
-                continue
-    for umid, host_name in umids.items():
-        stop_host(lab or Lab(name=name, slot=-1, hosts=[]), umid, host_name)
+    umids = {f"lvslab-{name}-{h.name}" for h in lab.hosts} if lab else set()
+    umids |= set(uml_umids(f"lvslab-{name}-").values())
+    stop_hosts(lab or Lab(name=name, slot=-1, hosts=[]), sorted(umids))
     # The ssh control masters belong to the lab too.
     for socket_path in lab_dir.glob("cm-*"):
         subprocess.run(["ssh", "-o", f"ControlPath={socket_path}", "-O", "exit", "lab"], capture_output=True, check=False)
@@ -692,17 +696,8 @@ def lab_down(name: str) -> None:
 
 def find_leftovers(name: str | None = None, slot: int | None = None) -> list[str]:
     """Processes, links, mounts and state of one lab (or of every lab) that still exist."""
-    found = []
-    marker = f"umid=lvslab-{name}-" if name else "umid=lvslab-"
-    for pid_dir in Path("/proc").iterdir():
-        if not pid_dir.name.isdigit():
-            continue
-        try:
-            cmdline = (pid_dir / "cmdline").read_bytes().decode(errors="replace")
-        except OSError:
-            continue
-        if marker in cmdline and cmdline.startswith("linux"):
-            found.append(f"process {pid_dir.name}: {cmdline.replace(chr(0), ' ')[:80]}")
+    found = [f"process {pid}: UML host {umid}"
+             for pid, umid in uml_umids(f"lvslab-{name}-" if name else "lvslab-").items()]
     pattern = rf"{LINK_PREFIX}{slot}[mhs].*" if slot is not None else rf"{LINK_PREFIX}\d+[mhs].*"
     if name is None or slot is not None:
         for link in json.loads(run(["ip", "-j", "link", "show"], capture=True).stdout):
@@ -850,7 +845,7 @@ def main(argv: list[str] | None = None) -> int:
                 os.execvp("ssh", ssh_argv(lab, host) + args.remote)
             elif args.command == "kill":
                 host = lab.host(args.host)
-                stop_host(lab, lab.umid(host), host.name)
+                stop_hosts(lab, [lab.umid(host)])
                 log(f"{host.name}: killed, no process left")
             elif args.command == "start":
                 host = lab.host(args.host)
