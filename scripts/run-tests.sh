@@ -13,7 +13,7 @@ export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 ANSIBLE_NOCOLOR=1
 # ansible-test only works from inside ansible_collections/<namespace>/<name>; it
 # resolves symlinks, so the collection is copied there (tracked and untracked,
 # not ignored files) before sanity and unit tests.
-build_root="$repo/.build"
+build_root="$repo/.build/sanity"
 collection="$build_root/ansible_collections/lvs/cluster"
 
 sync_collection() {
@@ -27,8 +27,12 @@ sync_collection() {
     git -C "$collection" init -q
 }
 
-# The collection is also reachable on ANSIBLE_COLLECTIONS_PATH for ansible-lint and Molecule.
-export ANSIBLE_COLLECTIONS_PATH="$build_root:$repo/.venv/lib/python3.11/site-packages"
+# ansible-lint and Molecule use this checkout itself, through a symlink on
+# ANSIBLE_COLLECTIONS_PATH; the ansible package supplies the dependencies.
+live_root="$repo/.build/live"
+mkdir -p "$live_root/ansible_collections/lvs"
+ln -sfn "$repo" "$live_root/ansible_collections/lvs/cluster"
+export ANSIBLE_COLLECTIONS_PATH="$live_root:$repo/.venv/lib/python3.11/site-packages"
 
 scripts/host-deps.sh test
 
