@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 SCENARIO ?=
 
-.PHONY: help venv test test-fast lint sanity units molecule demo demo-down lab-deps clean
+.PHONY: help venv test test-fast lint sanity units molecule demo demo-down bench-ipvs clean
 
 help:
 	@echo "make test       every test: yamllint, ansible-lint, sanity, unit, Molecule scenarios"
@@ -36,6 +36,10 @@ demo: venv
 
 demo-down:
 	@scripts/demo.sh down
+
+bench-ipvs: venv
+	@scripts/host-deps.sh lab
+	@.venv/bin/python benchmarks/ipvs_table_bench.py
 
 clean:
 	rm -rf .build tests/output
