@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -32,14 +33,19 @@ def services(weight_of) -> list[dict]:
             for s in range(SERVICES)]
 
 
-def on_host(script: str) -> str:
-    return subprocess.run([*LAB, "ssh", "director1", script], check=True, capture_output=True, text=True).stdout
+def on_host(script: str, stdin: str | None = None) -> str:
+    return subprocess.run([*LAB, "ssh", "director1", script], input=stdin, check=True, capture_output=True,
+                          text=True).stdout
+
+
+TIMER = ("import subprocess, sys, time; started = time.perf_counter(); "
+         "subprocess.run(sys.argv[1], shell=True, check=True, stdout=subprocess.DEVNULL); "
+         "print(time.perf_counter() - started)")
 
 
 def timed_on_host(command: str) -> float:
     """Seconds COMMAND takes on the host itself, measured there."""
-    out = on_host(f"s=$(date +%s.%N); {command} >/dev/null; e=$(date +%s.%N); echo \"$e - $s\" | bc")
-    return float(out.strip())
+    return float(on_host(f"python3 -c {shlex.quote(TIMER)} {shlex.quote(command)}").strip())
 
 
 def playbook(workdir: Path, inventory: Path, name: str, tasks: list[dict], variables: dict | None = None) -> tuple[float, dict]:
@@ -68,7 +74,7 @@ def main() -> None:
         try:
             inventory = workdir / "inventory.yml"
             inventory.write_text(subprocess.run([*LAB, "inventory"], check=True, capture_output=True, text=True).stdout)
-            on_host("apt-get -qq update && DEBIAN_FRONTEND=noninteractive apt-get -qq install -y ipvsadm bc"
+            on_host("apt-get -qq update && DEBIAN_FRONTEND=noninteractive apt-get -qq install -y ipvsadm"
                     " >/dev/null && modprobe ip_vs_wrr")
             run_benchmark(workdir, inventory)
         finally:
@@ -81,7 +87,7 @@ def run_benchmark(workdir: Path, inventory: Path) -> None:
         vip = f"{service['address']}:80"
         lines.append(f"-A -t {vip} -s wrr")
         lines += [f"-a -t {vip} -r {rs['address']}:80 -g -w 1" for rs in service["real_servers"]]
-    on_host("cat > /tmp/bench.rules <<'EOF'\n" + "\n".join(lines) + "\nEOF")
+    on_host("cat > /tmp/bench.rules", stdin="\n".join(lines) + "\n")
     restore = timed_on_host("ipvsadm -R < /tmp/bench.rules")
     count = int(on_host("ipvsadm -S -n | wc -l").strip())
     on_host("ipvsadm -C")

@@ -45,16 +45,14 @@ class Operation:
         endpoint = f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
         return " ".join(["-d", *service_argv, "-r", endpoint])
 
-    def visible_in(self, table: dict[ServiceKey, Service]) -> bool:
-        """Whether the live table (as re-read) shows this operation's effect."""
-        live = table.get(self.key)
+    def visible_in(self, live: Service | None, live_destinations: dict[tuple[str, int], Destination]) -> bool:
+        """Whether the re-read service (None if gone) and its destinations show this operation's effect."""
         if self.kind == "delete_service":
             return live is None
         if live is None:
             return False
         if self.kind in ("add_service", "edit_service"):
             return live.settings() == self.service.settings()
-        live_destinations = live.destination_map()
         if self.kind == "delete_destination":
             return self.destination_key not in live_destinations
         return live_destinations.get(self.destination.key) == self.destination.normalized()
@@ -141,4 +139,6 @@ def plan_table(current: list[Service], desired: list[Service], *, scope: Scope |
 def failed_operations(plan: Plan, table: list[Service]) -> list[Operation]:
     """Operations whose effect the re-read table does not show (ipvsadm -R goes on past failures)."""
     by_key = {service.key: service for service in table}
-    return [operation for operation in plan.operations if not operation.visible_in(by_key)]
+    destinations = {key: service.destination_map() for key, service in by_key.items()}
+    return [operation for operation in plan.operations
+            if not operation.visible_in(by_key.get(operation.key), destinations.get(operation.key, {}))]
