@@ -300,6 +300,17 @@ def _keepalived_config_files() -> list[str]:
     return sorted(set(files))
 
 
+def plan_result(module, plan: Plan, header: str) -> dict:
+    """A changing module's result for PLAN: the commands and changes as data, --diff, and a
+    warning for services a running keepalived manages."""
+    result = {"changed": plan.changed, "commands": plan.lines, "changes": plan.summary()}
+    if module._diff:
+        result["diff"] = plan.diff(header)
+    if plan.changed:
+        warn_if_keepalived(module, sorted({operation.key for operation in plan.operations}))
+    return result
+
+
 def warn_if_keepalived(module, keys: list[ServiceKey]) -> None:
     for key in keys:
         if keepalived_manages(key):

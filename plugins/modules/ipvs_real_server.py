@@ -158,15 +158,15 @@ from dataclasses import replace
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs import (
+    Ipvsadm,
     REAL_SERVER_OPTIONS,
     SERVICE_KEY_OPTIONS,
-    Ipvsadm,
     collect_errors,
     destination_from,
+    plan_result,
     real_server_errors,
     service_key_errors,
     service_key_from,
-    warn_if_keepalived,
 )
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_plan import Plan, plan_table
 
@@ -220,11 +220,7 @@ def main() -> None:
         shown = Plan(operations=plan.operations + final.operations, before=plan.before, after=final.after)
     else:
         shown = plan
-    result = {"changed": shown.changed, "commands": shown.lines, "changes": shown.summary()}
-    if module._diff:
-        result["diff"] = shown.diff(f"IPVS {key} real server {destination.address}")
-    if shown.changed:
-        warn_if_keepalived(module, [key])
+    result = plan_result(module, shown, f"IPVS {key} real server {destination.address}")
     if module.check_mode:
         module.exit_json(**result)
     if plan.changed:

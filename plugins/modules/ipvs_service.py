@@ -141,18 +141,18 @@ service:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs import (
+    Ipvsadm,
     REAL_SERVERS_OPTION,
     SERVICE_KEY_OPTIONS,
     SERVICE_SETTING_OPTIONS,
-    Ipvsadm,
     collect_errors,
+    plan_result,
     real_server_errors,
     service_from,
     service_key_errors,
     service_key_from,
     service_setting_errors,
     service_to_dict,
-    warn_if_keepalived,
 )
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_plan import plan_table
 
@@ -183,13 +183,9 @@ def main() -> None:
     plan = plan_table(current, desired, scope=lambda candidate: candidate == key,
                       purge_services=params["state"] == "absent",
                       purge_destinations=params["purge"] and params["real_servers"] is not None)
-    result = {"changed": plan.changed, "commands": plan.lines, "changes": plan.summary()}
-    if module._diff:
-        result["diff"] = plan.diff(f"IPVS {key}")
-    if plan.changed:
-        warn_if_keepalived(module, [key])
-        if not module.check_mode:
-            ipvsadm.apply(plan)
+    result = plan_result(module, plan, f"IPVS {key}")
+    if plan.changed and not module.check_mode:
+        ipvsadm.apply(plan)
     if params["state"] == "present":
         result["service"] = service_to_dict(next(s for s in plan.after if s.key == key))
     module.exit_json(**result)

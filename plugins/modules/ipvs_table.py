@@ -188,17 +188,17 @@ changes:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs import (
+    Ipvsadm,
     REAL_SERVER_OPTIONS,
     SERVICE_KEY_OPTIONS,
     SERVICE_SETTING_OPTIONS,
-    Ipvsadm,
     collect_errors,
+    plan_result,
     real_server_errors,
     service_from,
     service_key_errors,
     service_key_from,
     service_setting_errors,
-    warn_if_keepalived,
 )
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import ServiceKey
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_plan import plan_table
@@ -263,13 +263,9 @@ def main() -> None:
     plan = plan_table(current, [service_from(params, params["real_servers"]) for params, _key in desired],
                       scope=lambda key: in_scope(scope, key), purge_services=module.params["purge"],
                       purge_destinations=True)
-    result = {"changed": plan.changed, "commands": plan.lines, "changes": plan.summary()}
-    if module._diff:
-        result["diff"] = plan.diff("IPVS table")
-    if plan.changed:
-        warn_if_keepalived(module, sorted({op.key for op in plan.operations}))
-        if not module.check_mode:
-            ipvsadm.apply(plan)
+    result = plan_result(module, plan, "IPVS table")
+    if plan.changed and not module.check_mode:
+        ipvsadm.apply(plan)
     module.exit_json(**result)
 
 
