@@ -8,7 +8,7 @@ declare -A wanted_by_command
 case "${1:?usage: host-deps.sh test|lab}" in
     test) wanted_by_command=([shellcheck]=shellcheck [git]=git) ;;
     lab) wanted_by_command=([linux.uml]=user-mode-linux [debootstrap]=debootstrap [ip]=iproute2
-                            [iptables]=iptables [mkfs.ext4]=e2fsprogs [nft]=nftables) ;;
+                            [iptables]=iptables [nft]=nftables) ;;
     *) echo "host-deps.sh: unknown group '$1' (test or lab)" >&2; exit 2 ;;
 esac
 
