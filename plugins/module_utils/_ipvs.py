@@ -151,6 +151,18 @@ def real_server_errors(params: dict, path: str, key: ServiceKey | None) -> list[
     return errors
 
 
+def service_errors(params: dict, path: str) -> tuple[ServiceKey | None, list[str]]:
+    """A whole service's problems (identity, settings, each real server), and its key if it has one."""
+    errors = service_key_errors(params, path)
+    if errors:
+        return None, errors
+    key = service_key_from(params)
+    errors += service_setting_errors(params, path, key.family)
+    for index, real_server in enumerate(params.get("real_servers") or []):
+        errors += real_server_errors(real_server, f"{path}real_servers[{index}].", key)
+    return key, errors
+
+
 def collect_errors(module, errors: list[str]) -> None:
     """Fails before anything is changed, listing every problem found."""
     if errors:

@@ -147,11 +147,8 @@ from ansible_collections.lvs.cluster.plugins.module_utils._ipvs import (
     SERVICE_SETTING_OPTIONS,
     collect_errors,
     plan_result,
-    real_server_errors,
+    service_errors,
     service_from,
-    service_key_errors,
-    service_key_from,
-    service_setting_errors,
     service_to_dict,
 )
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_plan import plan_table
@@ -169,12 +166,7 @@ def main() -> None:
         supports_check_mode=True,
     )
     params = module.params
-    errors = service_key_errors(params, "")
-    if not errors:
-        key = service_key_from(params)
-        errors += service_setting_errors(params, "", key.family)
-        for index, real_server in enumerate(params["real_servers"] or []):
-            errors += real_server_errors(real_server, f"real_servers[{index}].", key)
+    key, errors = service_errors(params, "")
     collect_errors(module, errors)
 
     ipvsadm = Ipvsadm(module)

@@ -194,11 +194,9 @@ from ansible_collections.lvs.cluster.plugins.module_utils._ipvs import (
     SERVICE_SETTING_OPTIONS,
     collect_errors,
     plan_result,
-    real_server_errors,
+    service_errors,
     service_from,
     service_key_errors,
-    service_key_from,
-    service_setting_errors,
 )
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import ServiceKey
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_plan import plan_table
@@ -240,14 +238,10 @@ def main() -> None:
     desired, seen = [], {}
     for index, params in enumerate(module.params["services"]):
         path = f"services[{index}]."
-        key_errors = service_key_errors(params, path)
-        errors += key_errors
-        if key_errors:
+        key, service_problems = service_errors(params, path)
+        errors += service_problems
+        if key is None:
             continue
-        key = service_key_from(params)
-        errors += service_setting_errors(params, path, key.family)
-        for rs_index, real_server in enumerate(params["real_servers"]):
-            errors += real_server_errors(real_server, f"{path}real_servers[{rs_index}].", key)
         if key in seen:
             errors.append(f"{path[:-1]}: {key} is already declared as services[{seen[key]}]")
         seen[key] = index
