@@ -242,11 +242,22 @@ def used_slots() -> set[int]:
     return slots
 
 
+def link_pattern(slot: int | None = None) -> str:
+    """Names of the links (bridges m/s, taps h) of the lab in SLOT, or of any lab."""
+    slot_pattern = str(slot) if slot is not None else r"\d+"
+    return rf"{LINK_PREFIX}{slot_pattern}[mhs].*"
+
+
+def lab_links(slot: int | None = None) -> list[str]:
+    links = json.loads(run(["ip", "-j", "link", "show"], capture=True).stdout)
+    return [link["ifname"] for link in links if re.fullmatch(link_pattern(slot), link["ifname"])]
+
+
 def free_slot() -> int:
     taken = used_slots()
-    links = {link["ifname"] for link in json.loads(run(["ip", "-j", "link", "show"], capture=True).stdout)}
+    existing = lab_links()
     for slot in range(MAX_SLOTS):
-        if slot in taken or any(re.fullmatch(rf"{LINK_PREFIX}{slot}[mhs].*", link) for link in links):
+        if slot in taken or any(re.fullmatch(link_pattern(slot), link) for link in existing):
             continue
         return slot
     raise LabError(f"all {MAX_SLOTS} lab slots are in use; run 'lab.py status' and 'lab.py down' the old labs")
@@ -681,10 +692,8 @@ def lab_down(name: str) -> None:
     if lab:
         if shutil.which("nft"):
             subprocess.run(["nft", "delete", "table", "bridge", nft_table(lab)], capture_output=True, check=False)
-        links = json.loads(run(["ip", "-j", "link", "show"], capture=True).stdout)
-        for link in links:
-            if re.fullmatch(rf"{LINK_PREFIX}{lab.slot}[mhs]\d.*|{LINK_PREFIX}{lab.slot}m", link["ifname"]):
-                subprocess.run(["ip", "link", "del", link["ifname"]], capture_output=True, check=False)
+        for link in lab_links(lab.slot):
+            subprocess.run(["ip", "link", "del", link], capture_output=True, check=False)
     unmount_all_under(lab_dir)
     if lab_dir.exists():
         shutil.rmtree(lab_dir)
@@ -698,11 +707,8 @@ def find_leftovers(name: str | None = None, slot: int | None = None) -> list[str
     """Processes, links, mounts and state of one lab (or of every lab) that still exist."""
     found = [f"process {pid}: UML host {umid}"
              for pid, umid in uml_umids(f"lvslab-{name}-" if name else "lvslab-").items()]
-    pattern = rf"{LINK_PREFIX}{slot}[mhs].*" if slot is not None else rf"{LINK_PREFIX}\d+[mhs].*"
     if name is None or slot is not None:
-        for link in json.loads(run(["ip", "-j", "link", "show"], capture=True).stdout):
-            if re.fullmatch(pattern, link["ifname"]):
-                found.append(f"link {link['ifname']}")
+        found += [f"link {link}" for link in lab_links(slot)]
     found += [f"mount {point}" for point in mountpoints_under(STATE_ROOT / name if name else STATE_ROOT)]
     if name and (STATE_ROOT / name).exists():
         found.append(f"directory {STATE_ROOT / name}")
