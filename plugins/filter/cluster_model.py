@@ -11,11 +11,13 @@ version_added: 0.1.0
 author:
   - lvs.cluster contributors (!UNKNOWN)
 description:
-  - Takes the virtual services, the directors and the real servers' variables and returns the
-    VRRP instances and virtual servers keepalived needs, together with every problem found in
-    the inventory (each naming the variable path and what is allowed).
+  - Takes the virtual services, the directors and the hosts' variables and returns the VRRP
+    instances, sync groups and virtual servers keepalived needs, what each real server must set
+    up for its forwarding method, and every problem found in the inventory (each naming the
+    variable path and what is allowed).
   - The function is pure, the same inventory always giving the same model. The director role renders
-    C(keepalived.conf) from it and refuses to change any host while it lists errors.
+    C(keepalived.conf) from it, the realserver role reads its C(real_server_hosts), and both refuse
+    to change any host while it lists errors.
 options:
   _input:
     description: The virtual services (C(lvs_virtual_services)).
@@ -32,13 +34,15 @@ options:
     type: dict
     required: true
   hostvars:
-    description: The inventory's C(hostvars) (only C(realserver_*) and C(ansible_host) are read).
+    description: The inventory's C(hostvars) (only C(realserver_*), C(director_unicast_addresses) and C(ansible_host) are read).
     type: dict
     required: true
   settings:
-    description: The director role's VRRP settings (C(vrrp_version), C(advert_int), C(vrid_base), C(auth_pass), C(interface)).
+    description:
+      - The director role's VRRP settings (C(vrrp_version), C(advert_int), C(vrid_base), C(auth_pass),
+        C(interface), C(gateway_interface), C(unicast), C(realservers_group), C(vrrp_vips)).
     type: dict
-    required: true
+    default: {}
 """
 
 EXAMPLES = r"""
@@ -59,20 +63,64 @@ _value:
       type: list
       elements: str
     vrrp_instances:
-      description: One per (interface, address family, master director).
+      description: One per (interface, address family, master director), plus one per NAT gateway.
+      type: list
+      elements: dict
+    sync_groups:
+      description: VRRP sync groups joining a NAT service's public instance with its gateway instance.
       type: list
       elements: dict
     virtual_servers:
       description: The virtual servers with their real servers and checks.
       type: list
       elements: dict
+    track_files:
+      description: The track_file blocks FILE_CHECK health checks read.
+      type: list
+      elements: dict
+    bfd_instances:
+      description: One bfd_instance per real server a BFD_CHECK watches (named C(bfd_<host>)).
+      type: list
+      elements: dict
+    real_server_hosts:
+      description: Per real-server host, the VIPs to hold per method, tunnel types and NAT gateways.
+      type: dict
+    forwarding:
+      description: Whether any service uses NAT (the directors must route).
+      type: bool
 """
 
 import ipaddress
+import re
 
 SCHEDULERS = ("rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh")
+SCHEDULER_FLAGS = ("sh-fallback", "sh-port", "mh-fallback", "mh-port")
 METHODS = ("dr", "nat", "tun")
-CHECKS = {"TCP_CHECK": (), "HTTP_GET": ("path",), "none": ()}
+TUNNEL_TYPES = ("ipip", "gue", "gre")
+PROTOCOLS = ("tcp", "udp", "sctp")
+STATES = ("present", "drained", "absent")
+CONNECTION_OPTIONS = ("connect_ip", "connect_port", "bindto", "bind_if", "bind_port", "fwmark",
+                      "connect_timeout", "retry", "delay_before_retry", "warmup", "delay_loop",
+                      "alpha", "log_all_failures")
+URL_OPTIONS = ("path", "digest", "status_code", "virtualhost", "regex", "regex_no_match")
+# Checker type: (keywords it takes, keywords it needs). Names are keepalived's own.
+CHECKERS = {
+    "TCP_CHECK": (CONNECTION_OPTIONS, ()),
+    "HTTP_GET": (CONNECTION_OPTIONS + URL_OPTIONS + ("urls", "http_protocol", "fast_recovery"), ("path",)),
+    "SSL_GET": (CONNECTION_OPTIONS + URL_OPTIONS + ("urls", "http_protocol", "fast_recovery", "enable_sni"), ("path",)),
+    "SMTP_CHECK": (CONNECTION_OPTIONS + ("helo_name",), ()),
+    "DNS_CHECK": (CONNECTION_OPTIONS + ("query_type", "name"), ()),
+    "UDP_CHECK": (CONNECTION_OPTIONS + ("payload", "require_reply", "min_reply_length", "max_reply_length"), ()),
+    "PING_CHECK": (CONNECTION_OPTIONS, ()),
+    "MISC_CHECK": (("misc_path", "misc_timeout", "misc_dynamic", "alpha", "retry", "delay_before_retry",
+                    "warmup", "delay_loop", "log_all_failures"), ("misc_path",)),
+    "FILE_CHECK": (("file", "weight", "dynamic"), ("file",)),
+    "BFD_CHECK": ((), ()),
+    "none": ((), ()),
+}
+CHECK_DEFAULTS = {"connect_timeout": 3, "retry": 2, "delay_before_retry": 1}
+PRIORITY_TOP = 150
+PRIORITY_STEP = 10
 
 
 def _address(value):
@@ -82,136 +130,458 @@ def _address(value):
         return None
 
 
-def _real_servers(service, index, groups, hostvars, errors):
-    path = f"lvs_virtual_services[{index}]"
-    group = service.get("real_servers_group")
-    members = groups.get(group) if group else None
-    if not group:
-        errors.append(f"{path}.real_servers_group: required (the inventory group of its real servers)")
-        return []
-    if not members:
-        errors.append(f"{path}.real_servers_group: group {group!r} does not exist or is empty")
-        return []
-    real_servers = []
-    for host in members:
-        host_vars = hostvars.get(host, {})
-        address = host_vars.get("realserver_address", host_vars.get("ansible_host", host))
+def _slug(*parts):
+    return re.sub(r"[^A-Za-z0-9_]", "_", "_".join(str(part) for part in parts))
+
+
+class _Builder:
+    """Walks the services once, collecting the model and every error."""
+
+    def __init__(self, directors, groups, hostvars, settings):
+        self.directors = list(directors or [])
+        self.groups = groups
+        self.hostvars = hostvars
+        self.settings = settings
+        self.errors = []
+        self.instances = {}
+        self.sync_groups = {}
+        self.virtual_servers = []
+        self.track_files = []
+        self.bfd_instances = []
+        self.hosts = {}
+
+    def error(self, message):
+        if message not in self.errors:
+            self.errors.append(message)
+
+    # VRRP ---------------------------------------------------------------------------------
+    def instance(self, interface, family, master, kind, vrid, path):
+        key = (interface, family, master, kind)
+        instance = self.instances.get(key)
+        if instance is None:
+            order = len(self.instances)
+            suffix = "6" if family == "inet6" else "4"
+            instance = {
+                "name": _slug("VI", "GW" if kind == "gateway" else "", interface, suffix, master).replace("__", "_"),
+                "interface": interface, "family": family, "master": master, "kind": kind,
+                "virtual_router_id": self.settings.get("vrid_base", 50) + order,
+                "priorities": self.priorities(master, path), "vips": [], "unicast": {},
+            }
+            self.instances[key] = instance
+            if self.settings.get("unicast"):
+                instance["unicast"] = self.unicast(family, instance["name"])
+        if vrid is not None:
+            instance["virtual_router_id"] = vrid
+        return instance
+
+    def priorities(self, master, path):
+        count = len(self.directors)
+        priorities = {}
+        for director in self.directors:
+            rank = (self.directors.index(director) - self.directors.index(master)) % count
+            priorities[director] = PRIORITY_TOP - PRIORITY_STEP * rank
+            if priorities[director] < 1:
+                self.error(f"{path}: {count} directors leave {director} a priority below 1 "
+                           f"(priorities are spaced by {PRIORITY_STEP} from {PRIORITY_TOP})")
+        return priorities
+
+    def unicast(self, family, name):
+        addresses = {}
+        for director in self.directors:
+            own = [_address(a) for a in self.hostvars.get(director, {}).get("director_unicast_addresses", [])]
+            match = [str(a) for a in own if a is not None and (a.version == 6) == (family == "inet6")]
+            if not match:
+                self.error(f"hostvars[{director}].director_unicast_addresses: no {family} address for {name} "
+                           "(needed because director_vrrp_unicast is on)")
+                continue
+            addresses[director] = match[0]
+        return addresses
+
+    def check_router_ids(self):
+        seen = {}
+        for instance in self.instances.values():
+            vrid = instance["virtual_router_id"]
+            if not isinstance(vrid, int) or not 1 <= vrid <= 255:
+                self.error(f"virtual_router_id {vrid} of {instance['name']} is outside 1-255")
+            key = (instance["interface"], instance["family"], vrid)
+            if key in seen:
+                self.error(f"virtual_router_id {vrid} is used by both {seen[key]} and {instance['name']} on "
+                           f"{instance['interface']}; set virtual_router_id or director_vrrp_vrid_base")
+            seen[key] = instance["name"]
+
+    # Real servers -------------------------------------------------------------------------
+    def host(self, name):
+        return self.hosts.setdefault(name, {"dr_vips": [], "tun_vips": [], "tunnel_types": [], "gateways": []})
+
+    def real_server(self, host, path):
+        host_vars = self.hostvars.get(host, {})
+        address = _address(host_vars.get("realserver_address", host_vars.get("ansible_host", host)))
         weight = host_vars.get("realserver_weight", 1)
         state = host_vars.get("realserver_state", "present")
-        if _address(address) is None:
-            errors.append(f"hostvars[{host}].realserver_address: {address!r} is not an IP address")
-            continue
-        if not isinstance(weight, int) or weight < 0:
-            errors.append(f"hostvars[{host}].realserver_weight: {weight!r} must be a whole number, 0 or more")
-            continue
-        if state not in ("present", "drained", "absent"):
-            errors.append(f"hostvars[{host}].realserver_state: {state!r} must be present, drained or absent")
-            continue
+        if address is None:
+            self.error(f"hostvars[{host}].realserver_address: "
+                       f"{host_vars.get('realserver_address', host_vars.get('ansible_host', host))!r} is not an IP address")
+            return None
+        if not isinstance(weight, int) or isinstance(weight, bool) or weight < 0:
+            self.error(f"hostvars[{host}].realserver_weight: {weight!r} must be a whole number, 0 or more")
+            return None
+        if state not in STATES:
+            self.error(f"hostvars[{host}].realserver_state: {state!r} must be present, drained or absent")
+            return None
+        realservers_group = self.settings.get("realservers_group", "lvs_realservers")
+        if host not in self.groups.get(realservers_group, []):
+            self.error(f"{path}: {host} is not in group {realservers_group}, so site.yml would not set it up")
         if state == "absent":
-            continue
-        real_servers.append({"host": host, "address": str(_address(address)),
-                             "weight": 0 if state == "drained" else weight})
-    return real_servers
+            return None
+        entry = {"host": host, "address": str(address), "weight": 0 if state == "drained" else weight}
+        for key in ("uthreshold", "lthreshold"):
+            if host_vars.get(f"realserver_{key}") is not None:
+                entry[key] = host_vars[f"realserver_{key}"]
+        return entry
 
+    def real_servers(self, service, path):
+        group = service.get("real_servers_group")
+        members = self.groups.get(group) if group else None
+        if not group:
+            self.error(f"{path}.real_servers_group: required (the inventory group of its real servers)")
+            return []
+        if not members:
+            self.error(f"{path}.real_servers_group: group {group!r} does not exist or is empty")
+            return []
+        return [entry for entry in (self.real_server(host, f"{path}.real_servers_group") for host in members) if entry]
 
-def _check(service, path, errors):
-    check = dict(service.get("health_check") or {"type": "TCP_CHECK"})
-    kind = check.get("type", "TCP_CHECK")
-    if kind not in CHECKS:
-        errors.append(f"{path}.health_check.type: {kind!r} must be one of {', '.join(CHECKS)}")
-        return None
-    for key in CHECKS[kind]:
-        if key not in check:
-            errors.append(f"{path}.health_check.{key}: required for {kind}")
-    check.setdefault("connect_timeout", 3)
-    check.setdefault("retry", 2)
-    check.setdefault("delay_before_retry", 1)
-    check.setdefault("status_code", 200)
-    check["type"] = kind
-    return check
+    def sorry_server(self, service, path, port):
+        name = service.get("sorry_server")
+        if name is None:
+            return None
+        if name in self.hostvars:
+            host_vars = self.hostvars[name]
+            address = _address(host_vars.get("realserver_address", host_vars.get("ansible_host", name)))
+            host = name
+        else:
+            address, host = _address(name), None
+        if address is None:
+            self.error(f"{path}.sorry_server: {name!r} is neither an inventory host nor an IP address")
+            return None
+        return {"host": host, "address": str(address), "port": service.get("sorry_server_port", port)}
 
-
-def cluster_model(services, directors, groups, hostvars, settings):
-    errors = []
-    if not directors:
-        errors.append("groups.lvs_directors: no directors in the inventory")
-    instances = {}
-    virtual_servers = []
-    vrid_base = settings.get("vrid_base", 50)
-    version = settings.get("vrrp_version", 3)
-    auth_pass = settings.get("auth_pass") or ""
-    if version == 2 and len(auth_pass) > 8:
-        errors.append("director_vrrp_auth_pass: longer than 8 characters; keepalived would silently cut it")
-    for index, service in enumerate(services or []):
-        path = f"lvs_virtual_services[{index}]"
-        vip = _address(service.get("vip"))
+    # Services -----------------------------------------------------------------------------
+    def vip(self, path, value):
+        vip = _address(value)
         if vip is None:
-            errors.append(f"{path}.vip: {service.get('vip')!r} is not an IPv4 or IPv6 address")
-            continue
+            self.error(f"{path}.vip: {value!r} is not an IPv4 or IPv6 address")
+        return vip
+
+    def master(self, path, entry):
+        master = entry.get("master", self.directors[0])
+        if master not in self.directors:
+            self.error(f"{path}.master: {master!r} is not a director ({', '.join(self.directors)})")
+            return None
+        return master
+
+    def service(self, index, service):
+        path = f"lvs_virtual_services[{index}]"
+        vip = self.vip(path, service.get("vip"))
+        if vip is None:
+            return
         family = "inet6" if vip.version == 6 else "inet"
         port, fwmark = service.get("port"), service.get("fwmark")
         if fwmark is not None and port is not None:
-            errors.append(f"{path}.port: a fwmark service has no port")
+            self.error(f"{path}.port: a fwmark service has no port")
         if fwmark is None and (not isinstance(port, int) or not 1 <= port <= 65535):
-            errors.append(f"{path}.port: {port!r} must be 1-65535")
+            self.error(f"{path}.port: {port!r} must be 1-65535")
+        if fwmark is not None and (not isinstance(fwmark, int) or not 1 <= fwmark <= 4294967295):
+            self.error(f"{path}.fwmark: {fwmark!r} must be 1-4294967295")
+        protocol = str(service.get("protocol", "tcp")).lower()
+        if protocol not in PROTOCOLS:
+            self.error(f"{path}.protocol: {protocol!r} must be one of {', '.join(PROTOCOLS)}")
         scheduler = service.get("scheduler", "wlc")
         if scheduler not in SCHEDULERS:
-            errors.append(f"{path}.scheduler: {scheduler!r} must be one of {', '.join(SCHEDULERS)}")
+            self.error(f"{path}.scheduler: {scheduler!r} must be one of {', '.join(SCHEDULERS)}")
+        for flag in service.get("scheduler_flags", []):
+            if flag not in SCHEDULER_FLAGS:
+                self.error(f"{path}.scheduler_flags: {flag!r} must be one of {', '.join(SCHEDULER_FLAGS)}")
         method = service.get("method", "dr")
         if method not in METHODS:
-            errors.append(f"{path}.method: {method!r} must be one of dr, nat, tun")
+            self.error(f"{path}.method: {method!r} must be one of dr, nat, tun")
+        tunnel_type = service.get("tunnel_type", "ipip")
+        if method == "tun" and tunnel_type not in TUNNEL_TYPES:
+            self.error(f"{path}.tunnel_type: {tunnel_type!r} must be one of ipip, gue, gre")
+        if method == "tun" and tunnel_type == "gue" and not service.get("tunnel_port"):
+            self.error(f"{path}.tunnel_port: required for tunnel_type gue (the UDP port of the real servers' fou)")
         rs_port = service.get("real_server_port", port)
         if method in ("dr", "tun") and rs_port != port:
-            errors.append(f"{path}.real_server_port: {rs_port} differs from port {port}; "
-                          f"with {method} real servers receive the VIP's own port")
-        master = service.get("master", directors[0] if directors else None)
-        if master not in directors:
-            errors.append(f"{path}.master: {master!r} is not a director ({', '.join(directors)})")
-            continue
-        interface = service.get("interface", settings.get("interface"))
+            self.error(f"{path}.real_server_port: {rs_port} differs from port {port}; "
+                       f"with {method} real servers receive the VIP's own port")
+        master = self.master(path, service)
+        if master is None:
+            return
+        interface = service.get("interface", self.settings.get("interface"))
         if not interface:
-            errors.append(f"{path}.interface: required (or set director_interface)")
-            continue
-        instance_key = (interface, family, master)
-        instance = instances.get(instance_key)
-        if instance is None:
-            number = len(instances)
-            instance = {
-                "name": f"VI_{interface}_{'6' if family == 'inet6' else '4'}_{master}".replace("-", "_").replace(".", "_"),
-                "interface": interface, "family": family, "master": master,
-                "virtual_router_id": vrid_base + number,
-                "priorities": {director: 150 - 10 * ((directors.index(director) - directors.index(master))
-                                                     % len(directors)) for director in directors},
-                "vips": [],
-            }
-            instances[instance_key] = instance
-        if service.get("virtual_router_id") is not None:
-            instance["virtual_router_id"] = service["virtual_router_id"]
-        prefix = 128 if family == "inet6" else 32
-        if f"{vip}/{prefix}" not in instance["vips"]:
-            instance["vips"].append(f"{vip}/{prefix}")
-        check = _check(service, path, errors)
-        virtual_servers.append({
-            "name": service.get("name", f"{vip}:{port}"), "vip": str(vip), "port": port, "fwmark": fwmark,
-            "protocol": service.get("protocol", "tcp").upper(), "scheduler": scheduler,
-            "method": method.upper(), "real_server_port": rs_port,
+            self.error(f"{path}.interface: required (or set director_interface)")
+            return
+        instance = self.instance(interface, family, master, "service", service.get("virtual_router_id"), path)
+        vip_entry = {"address": str(vip), "prefix": service.get("vip_prefix", 128 if family == "inet6" else 32),
+                     "label": service.get("vip_label")}
+        if vip_entry not in instance["vips"]:
+            instance["vips"].append(vip_entry)
+        gateway = self.gateway(service, path, family, master, instance) if method == "nat" else None
+        real_servers = self.real_servers(service, path)
+        for entry in real_servers:
+            if _address(entry["address"]).version != vip.version:
+                self.error(f"hostvars[{entry['host']}].realserver_address: {entry['address']} is not of the address "
+                           f"family of {path}.vip {vip}; keepalived would skip it")
+        sorry = self.sorry_server(service, path, rs_port)
+        check = self.check(service.get("health_check"), path)
+        self.virtual_servers.append({
+            "name": service.get("name", f"{vip}:{port if fwmark is None else 'fwmark' + str(fwmark)}"),
+            "vip": str(vip), "family": family, "port": port, "fwmark": fwmark, "protocol": protocol.upper(),
+            "scheduler": scheduler, "scheduler_flags": service.get("scheduler_flags", []),
+            "method": method.upper(), "tunnel_type": tunnel_type if method == "tun" else None,
+            "tunnel_port": service.get("tunnel_port"), "real_server_port": rs_port,
             "persistence_timeout": service.get("persistence_timeout", 0),
-            "delay_loop": service.get("delay_loop", 2), "health_check": check,
-            "real_servers": _real_servers(service, index, groups, hostvars, errors),
+            "persistence_granularity": service.get("persistence_granularity"),
+            "delay_loop": service.get("delay_loop", 2),
+            "quorum": service.get("quorum"), "hysteresis": service.get("hysteresis"),
+            "flags": [flag for flag in ("alpha", "omega", "ops", "ha_suspend", "inhibit_on_failure")
+                      if service.get(flag)],
+            "virtualhost": service.get("virtualhost"), "sorry_server": sorry,
+            "notify_up": service.get("notify_up"), "notify_down": service.get("notify_down"),
+            "health_check": check, "real_servers": real_servers,
+            "extra_lines": service.get("extra_lines", []),
         })
-    vrids = {}
-    for instance in instances.values():
-        vrid = instance["virtual_router_id"]
-        if not 1 <= vrid <= 255:
-            errors.append(f"virtual_router_id {vrid} of {instance['name']} is outside 1-255")
-        other = vrids.get((instance["interface"], instance["family"], vrid))
-        if other:
-            errors.append(f"virtual_router_id {vrid} is used by both {other} and {instance['name']} on "
-                          f"{instance['interface']}")
-        vrids[(instance["interface"], instance["family"], vrid)] = instance["name"]
-    return {"errors": errors, "vrrp_instances": list(instances.values()), "virtual_servers": virtual_servers}
+        if check and check["type"] == "BFD_CHECK":
+            for entry in real_servers:
+                bfd = {"name": _slug("bfd", entry["host"]), "neighbor_ip": entry["address"]}
+                if bfd not in self.bfd_instances:
+                    self.bfd_instances.append(bfd)
+        for entry in real_servers + ([sorry] if sorry and sorry["host"] else []):
+            self.host_setup(entry["host"], method, str(vip), tunnel_type, gateway)
+
+    def vrrp_vip(self, index, entry):
+        """A VIP VRRP moves without any IPVS service (e.g. nginx on the directors themselves)."""
+        path = f"director_vrrp_vips[{index}]"
+        vip = self.vip(path, entry.get("vip"))
+        master = self.master(path, entry)
+        if vip is None or master is None:
+            return
+        family = "inet6" if vip.version == 6 else "inet"
+        interface = entry.get("interface", self.settings.get("interface"))
+        instance = self.instance(interface, family, master, "service", entry.get("virtual_router_id"), path)
+        vip_entry = {"address": str(vip), "prefix": entry.get("prefix", 128 if family == "inet6" else 32),
+                     "label": entry.get("label")}
+        if vip_entry not in instance["vips"]:
+            instance["vips"].append(vip_entry)
+
+    def gateway(self, service, path, family, master, public):
+        address = _address(service.get("gateway"))
+        if address is None:
+            self.error(f"{path}.gateway: a NAT service needs the real servers' floating gateway VIP "
+                       f"(an IP address on the directors' private side), got {service.get('gateway')!r}")
+            return None
+        interface = service.get("gateway_interface", self.settings.get("gateway_interface"))
+        if not interface:
+            self.error(f"{path}.gateway_interface: required for NAT (or set director_gateway_interface)")
+            return None
+        gw_family = "inet6" if address.version == 6 else "inet"
+        instance = self.instance(interface, gw_family, master, "gateway", service.get("gateway_router_id"), path)
+        entry = {"address": str(address), "prefix": 128 if gw_family == "inet6" else 32, "label": None}
+        if entry not in instance["vips"]:
+            instance["vips"].append(entry)
+        group = self.sync_groups.setdefault(master, {"name": _slug("VG", master), "instances": []})
+        for name in (public["name"], instance["name"]):
+            if name not in group["instances"]:
+                group["instances"].append(name)
+        return str(address)
+
+    def host_setup(self, host, method, vip, tunnel_type, gateway):
+        setup = self.host(host)
+        key = {"dr": "dr_vips", "tun": "tun_vips"}.get(method)
+        if key and vip not in setup[key]:
+            setup[key].append(vip)
+        if method == "tun" and tunnel_type not in setup["tunnel_types"]:
+            setup["tunnel_types"].append(tunnel_type)
+        if gateway and gateway not in setup["gateways"]:
+            setup["gateways"].append(gateway)
+
+    def check(self, given, path):
+        check = dict(given or {"type": "TCP_CHECK"})
+        kind = check.pop("type", "TCP_CHECK")
+        if kind not in CHECKERS:
+            self.error(f"{path}.health_check.type: {kind!r} must be one of {', '.join(CHECKERS)}")
+            return None
+        allowed, required = CHECKERS[kind]
+        for key in sorted(set(check) - set(allowed)):
+            self.error(f"{path}.health_check.{key}: not an option of {kind} (allowed: {', '.join(allowed) or 'none'})")
+        for key in required:
+            if key not in check and not (key == "path" and check.get("urls")):
+                self.error(f"{path}.health_check.{key}: required for {kind}")
+        if kind in ("HTTP_GET", "SSL_GET"):
+            urls = check.pop("urls", None) or [{key: check[key] for key in URL_OPTIONS if key in check}]
+            for key in URL_OPTIONS:
+                check.pop(key, None)
+            for url in urls:
+                url.setdefault("status_code", 200 if "digest" not in url else None)
+            check["urls"] = urls
+        if kind == "DNS_CHECK" and "query_type" in check:
+            check["type"] = check.pop("query_type")
+        if kind == "FILE_CHECK":
+            check["track_file"] = self.track_file(check.pop("file"), path) if "file" in check else None
+        if kind == "MISC_CHECK":
+            check.setdefault("misc_timeout", 5)
+        elif kind not in ("FILE_CHECK", "BFD_CHECK", "none"):
+            for key, value in CHECK_DEFAULTS.items():
+                check.setdefault(key, value)
+        return {"type": kind, "options": check}
+
+    def track_file(self, file, path):
+        name = _slug("lvs_file", len(self.track_files))
+        for existing in self.track_files:
+            if existing["file"] == file:
+                return existing["name"]
+        self.track_files.append({"name": name, "file": file})
+        return name
+
+    def result(self):
+        self.check_router_ids()
+        return {"errors": self.errors, "vrrp_instances": list(self.instances.values()),
+                "sync_groups": list(self.sync_groups.values()), "virtual_servers": self.virtual_servers,
+                "track_files": self.track_files, "bfd_instances": self.bfd_instances,
+                "real_server_hosts": self.hosts,
+                "forwarding": any(vs["method"] == "NAT" for vs in self.virtual_servers)}
+
+
+def cluster_model(services, directors, groups, hostvars, settings=None):
+    settings = settings or {}
+    builder = _Builder(directors, groups, hostvars, settings)
+    if not builder.directors:
+        builder.error(f"groups.{settings.get('directors_group', 'lvs_directors')}: no directors in the inventory")
+    version = settings.get("vrrp_version", 3)
+    auth_pass = settings.get("auth_pass") or ""
+    if version == 2 and len(auth_pass) > 8:
+        builder.error("director_vrrp_auth_pass: longer than 8 characters; keepalived would silently cut it")
+    advert_int = settings.get("advert_int", 1)
+    if version == 2 and float(advert_int) != int(float(advert_int)):
+        builder.error(f"director_vrrp_advert_int: {advert_int} is not whole seconds; VRRP v2 needs whole seconds "
+                      "(use director_vrrp_version 3 for sub-second adverts)")
+    for index, service in enumerate(services or []):
+        if builder.directors:
+            builder.service(index, service)
+    for index, vip in enumerate(settings.get("vrrp_vips") or []):
+        if builder.directors:
+            builder.vrrp_vip(index, vip)
+    return builder.result()
+
+
+def ipvs_table_services(model):
+    """The model's virtual servers as lvs.cluster.ipvs_table services (static directors)."""
+    services = []
+    for vs in model["virtual_servers"]:
+        method = vs["method"].lower()
+        service = {"protocol": vs["protocol"].lower(), "scheduler": vs["scheduler"],
+                   "scheduler_flags": vs["scheduler_flags"], "persistent": vs["persistence_timeout"],
+                   "ops": "ops" in vs["flags"], "real_servers": []}
+        if vs["fwmark"] is not None:
+            service.update(fwmark=vs["fwmark"], family="ipv6" if vs["family"] == "inet6" else "ipv4")
+        else:
+            service.update(address=vs["vip"], port=vs["port"])
+        if vs["persistence_granularity"]:
+            service["netmask"] = str(vs["persistence_granularity"])
+        for rs in vs["real_servers"]:
+            destination = {"address": rs["address"], "forwarding": method, "weight": rs["weight"],
+                           "upper_threshold": rs.get("uthreshold", 0), "lower_threshold": rs.get("lthreshold", 0)}
+            if method == "nat":
+                destination["port"] = vs["real_server_port"]
+            if method == "tun":
+                destination["tun_type"] = vs["tunnel_type"]
+                if vs["tunnel_type"] == "gue":
+                    destination["tun_port"] = vs["tunnel_port"]
+            service["real_servers"].append(destination)
+        services.append(service)
+    return services
+
+
+def _service_label(service):
+    if service.get("fwmark") is not None:
+        return f"fwmark {service['fwmark']}"
+    address = service["address"]
+    address = f"[{address}]" if ":" in address else address
+    return f"{service['protocol']} {address}:{service['port']}"
+
+
+def _sorry_server(model, label):
+    return next((vs["sorry_server"] for vs in model["virtual_servers"]
+                 if _service_label(ipvs_table_services({"virtual_servers": [vs]})[0]) == label), None)
+
+
+def compare_ipvs(model, live_services):
+    """Compares a live IPVS table (ipvs_info's services) with the model.
+
+    Returns mismatches (what the live table has wrong) and failing_checks (real servers of the
+    inventory missing from a live service that is otherwise right: keepalived took them out for
+    failing their health checks, or has not checked them yet).
+    """
+    wanted = {_service_label(service): service for service in ipvs_table_services(model)}
+    live = {_service_label(service): service for service in live_services}
+    mismatches, failing = [], []
+    for label in sorted(set(live) - set(wanted)):
+        mismatches.append(f"{label}: live but not in the inventory")
+    for label in sorted(set(wanted) - set(live)):
+        mismatches.append(f"{label}: in the inventory but not live")
+    for label in sorted(set(wanted) & set(live)):
+        want, have = wanted[label], live[label]
+        if want["scheduler"] != have["scheduler"]:
+            mismatches.append(f"{label}: scheduler {have['scheduler']}, inventory says {want['scheduler']}")
+        if want["persistent"] != have["persistent"]:
+            mismatches.append(f"{label}: persistence {have['persistent']}, inventory says {want['persistent']}")
+        want_rs = {rs["address"]: rs for rs in want["real_servers"]}
+        have_rs = {rs["address"]: rs for rs in have["real_servers"]}
+        sorry = _sorry_server(model, label)
+        for address in sorted(set(have_rs) - set(want_rs)):
+            if not (sorry and sorry["address"] == address):
+                mismatches.append(f"{label}: real server {address} is live but not in the inventory")
+        for address in sorted(set(want_rs) - set(have_rs)):
+            failing.append(f"{label}: real server {address} is out (failing its health check)")
+        for address in sorted(set(want_rs) & set(have_rs)):
+            if want_rs[address]["forwarding"] != have_rs[address]["forwarding"]:
+                mismatches.append(f"{label}: real server {address} forwards by {have_rs[address]['forwarding']}, "
+                                  f"inventory says {want_rs[address]['forwarding']}")
+            if want_rs[address]["weight"] != have_rs[address]["weight"] and have_rs[address]["weight"] != 0:
+                mismatches.append(f"{label}: real server {address} has weight {have_rs[address]['weight']}, "
+                                  f"inventory says {want_rs[address]['weight']}")
+    return {"mismatches": mismatches, "failing_checks": failing}
+
+
+def departing_real_servers(model, live_services):
+    """Live real servers of the model's services that the inventory no longer lists."""
+    wanted = {_service_label(service): service for service in ipvs_table_services(model)}
+    departing = []
+    for service in live_services:
+        label = _service_label(service)
+        if label not in wanted:
+            continue
+        kept = {rs["address"] for rs in wanted[label]["real_servers"]}
+        sorry = _sorry_server(model, label)
+        for rs in service["real_servers"]:
+            if rs["address"] not in kept and not (sorry and sorry["address"] == rs["address"]):
+                departing.append({"service": label, "address": rs["address"], "port": rs.get("port")})
+    return departing
+
+
+def keep_departing(model, live_services):
+    """The model with every departing real server kept at weight 0, so keepalived drains it."""
+    departing = departing_real_servers(model, live_services)
+    result = dict(model, virtual_servers=[])
+    for vs in model["virtual_servers"]:
+        label = _service_label(ipvs_table_services({"virtual_servers": [vs]})[0])
+        leaving = [{"host": f"departing_{rs['address']}", "address": rs["address"], "weight": 0}
+                   for rs in departing if rs["service"] == label]
+        result["virtual_servers"].append(dict(vs, real_servers=vs["real_servers"] + leaving))
+    return result
 
 
 class FilterModule:
     def filters(self):
-        return {"cluster_model": cluster_model}
+        return {"cluster_model": cluster_model, "ipvs_table_services": ipvs_table_services,
+                "compare_ipvs": compare_ipvs, "departing_real_servers": departing_real_servers,
+                "keep_departing": keep_departing}

@@ -31,11 +31,41 @@ GOOD_SERVICE = {"name": "web", "vip": "198.18.1.50", "port": 80, "scheduler": "r
     ({**GOOD_SERVICE, "scheduler": "fastest"}, "lvs_virtual_services[0].scheduler: 'fastest' must be one of"),
     ({**GOOD_SERVICE, "real_servers_group": "nobody"}, "lvs_virtual_services[0].real_servers_group: group 'nobody'"),
     ({**GOOD_SERVICE, "master": "rs1"}, "lvs_virtual_services[0].master: 'rs1' is not a director"),
+    ({**GOOD_SERVICE, "method": "nat"}, "lvs_virtual_services[0].gateway: a NAT service needs the real servers' floating gateway VIP"),
+    ({**GOOD_SERVICE, "port": 0}, "lvs_virtual_services[0].port: 0 must be 1-65535"),
+    ({**GOOD_SERVICE, "fwmark": 1}, "lvs_virtual_services[0].port: a fwmark service has no port"),
+    ({**GOOD_SERVICE, "real_server_port": 8080}, "lvs_virtual_services[0].real_server_port: 8080 differs from port 80"),
+    ({**GOOD_SERVICE, "virtual_router_id": 256}, "virtual_router_id 256 of VI_eth1_4_director1 is outside 1-255"),
+    ({**GOOD_SERVICE, "health_check": {"type": "SSL_GET"}}, "lvs_virtual_services[0].health_check.path: required for SSL_GET"),
+    ({**GOOD_SERVICE, "health_check": {"type": "TCP_CHECK", "misc_path": "/bin/true"}},
+     "lvs_virtual_services[0].health_check.misc_path: not an option of TCP_CHECK"),
 ])
 def test_bad_inventory_fails_before_any_host(tmp_path: Path, service: dict, message: str) -> None:
-    (tmp_path / "hosts.yml").write_text(HOSTS)
+    run_site(tmp_path, {"lvs_virtual_services": [service]}, message)
+
+
+@pytest.mark.parametrize(("settings", "message"), [
+    ({"director_vrrp_version": 2, "director_vrrp_auth_pass": "123456789"},
+     "director_vrrp_auth_pass: longer than 8 characters; keepalived would silently cut it"),
+    ({"director_vrrp_version": 2, "director_vrrp_advert_int": 0.5}, "director_vrrp_advert_int: 0.5 is not whole seconds"),
+    ({"director_vrrp_unicast": True}, "hostvars[director1].director_unicast_addresses: no inet address"),
+    ({"lvs_virtual_services": [GOOD_SERVICE, {**GOOD_SERVICE, "vip": "198.18.1.51", "master": "director2",
+                                              "virtual_router_id": 50}]}, "virtual_router_id 50 is used by both"),
+])
+def test_bad_director_settings_fail_before_any_host(tmp_path: Path, settings: dict, message: str) -> None:
+    run_site(tmp_path, {"lvs_virtual_services": [GOOD_SERVICE], **settings}, message)
+
+
+def test_a_bad_host_variable_fails_before_any_host(tmp_path: Path) -> None:
+    hosts = HOSTS.replace("rs2: {realserver_address: 198.18.1.22}", "rs2: {realserver_address: 198.18.1.22, realserver_weight: -1}")
+    run_site(tmp_path, {"lvs_virtual_services": [GOOD_SERVICE]}, "hostvars[rs2].realserver_weight: -1 must be a whole number",
+             hosts)
+
+
+def run_site(tmp_path: Path, group_vars: dict, message: str, hosts: str = HOSTS) -> None:
+    (tmp_path / "hosts.yml").write_text(hosts)
     (tmp_path / "group_vars").mkdir()
-    (tmp_path / "group_vars" / "all.yml").write_text(json.dumps({"lvs_virtual_services": [service]}))
+    (tmp_path / "group_vars" / "all.yml").write_text(json.dumps(group_vars))
     env = {**os.environ, "ANSIBLE_HOST_KEY_CHECKING": "0", "ANSIBLE_NOCOLOR": "1"}
     run = subprocess.run(["ansible-playbook", "-i", str(tmp_path / "hosts.yml"), "lvs.cluster.site"],
                          capture_output=True, text=True, env=env, check=False, timeout=120)

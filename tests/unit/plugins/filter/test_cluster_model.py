@@ -5,12 +5,20 @@ import copy
 
 import pytest
 
-from ansible_collections.lvs.cluster.plugins.filter.cluster_model import cluster_model
+from ansible_collections.lvs.cluster.plugins.filter.cluster_model import (
+    cluster_model,
+    compare_ipvs,
+    ipvs_table_services,
+)
 
 DIRECTORS = ["director1", "director2"]
-GROUPS = {"lvs_directors": DIRECTORS, "web": ["rs1", "rs2"], "empty": []}
+GROUPS = {"lvs_directors": DIRECTORS, "web": ["rs1", "rs2"], "web6": ["rs6"], "private": ["rs3"], "empty": [],
+          "lvs_realservers": ["rs1", "rs2", "rs3", "rs6", "sorry1"]}
 HOSTVARS = {"rs1": {"ansible_host": "198.19.0.12", "realserver_address": "198.18.1.21"},
-            "rs2": {"ansible_host": "198.18.1.22", "realserver_weight": 3}}
+            "rs2": {"ansible_host": "198.18.1.22", "realserver_weight": 3},
+            "rs3": {"realserver_address": "10.0.0.101"},
+            "rs6": {"realserver_address": "2001:db8::21"},
+            "sorry1": {"realserver_address": "198.18.1.30"}}
 SETTINGS = {"interface": "eth1", "vrrp_version": 3, "vrid_base": 50}
 WEB = {"name": "web", "vip": "198.18.1.50", "port": 80, "scheduler": "wrr", "real_servers_group": "web"}
 
@@ -21,14 +29,14 @@ def model(services, hostvars=None, settings=None):
 
 def test_one_vrrp_instance_per_interface_family_and_master() -> None:
     services = [WEB, {**WEB, "port": 443}, {**WEB, "vip": "198.18.1.51", "master": "director2"},
-                {**WEB, "vip": "2001:db8:1::50"}]
+                {**WEB, "vip": "2001:db8:1::50", "real_servers_group": "web6"}]
     result = model(services)
     assert result["errors"] == []
     instances = result["vrrp_instances"]
     assert [(i["interface"], i["family"], i["master"], i["virtual_router_id"]) for i in instances] == [
         ("eth1", "inet", "director1", 50), ("eth1", "inet", "director2", 51), ("eth1", "inet6", "director1", 52)]
-    assert instances[0]["vips"] == ["198.18.1.50/32"]
-    assert instances[2]["vips"] == ["2001:db8:1::50/128"]
+    assert instances[0]["vips"] == [{"address": "198.18.1.50", "prefix": 32, "label": None}]
+    assert instances[2]["vips"] == [{"address": "2001:db8:1::50", "prefix": 128, "label": None}]
     assert instances[0]["priorities"] == {"director1": 150, "director2": 140}
     assert instances[1]["priorities"] == {"director1": 140, "director2": 150}
 
@@ -74,3 +82,100 @@ def test_long_vrrp_v2_password_and_colliding_router_ids_are_refused() -> None:
     assert any("virtual_router_id 50 is used by both" in error for error in collide), collide
     out_of_range = model([{**WEB, "virtual_router_id": 300}])["errors"]
     assert any("virtual_router_id 300" in error and "outside 1-255" in error for error in out_of_range)
+
+
+NAT = {"name": "nat", "vip": "198.18.1.60", "port": 80, "method": "nat", "real_servers_group": "private",
+       "real_server_port": 8080, "gateway": "10.0.0.105"}
+
+
+def test_nat_gets_a_gateway_instance_in_a_sync_group_and_its_real_servers_learn_the_gateway() -> None:
+    result = model([NAT], settings={"gateway_interface": "eth2"})
+    assert result["errors"] == []
+    public, gateway = result["vrrp_instances"]
+    assert (gateway["kind"], gateway["interface"], gateway["vips"][0]["address"]) == ("gateway", "eth2", "10.0.0.105")
+    assert public["virtual_router_id"] != gateway["virtual_router_id"]
+    assert result["sync_groups"] == [{"name": "VG_director1", "instances": [public["name"], gateway["name"]]}]
+    assert result["forwarding"] is True
+    assert result["real_server_hosts"]["rs3"] == {"dr_vips": [], "tun_vips": [], "tunnel_types": [],
+                                                  "gateways": ["10.0.0.105"]}
+
+
+def test_real_servers_learn_their_vips_per_method_and_the_sorry_server_is_set_up_too() -> None:
+    services = [{**WEB, "sorry_server": "sorry1"}, {**WEB, "port": 443, "method": "tun", "tunnel_type": "gre"}]
+    hosts = model(services)["real_server_hosts"]
+    assert hosts["rs1"] == {"dr_vips": ["198.18.1.50"], "tun_vips": ["198.18.1.50"], "tunnel_types": ["gre"],
+                            "gateways": []}
+    assert hosts["sorry1"]["dr_vips"] == ["198.18.1.50"]
+
+
+def test_unicast_peers_come_from_the_directors_own_addresses() -> None:
+    hostvars = {**HOSTVARS, "director1": {"director_unicast_addresses": ["198.18.1.11"]},
+                "director2": {"director_unicast_addresses": ["198.18.1.12"]}}
+    result = model([WEB], hostvars, {"unicast": True})
+    assert result["vrrp_instances"][0]["unicast"] == {"director1": "198.18.1.11", "director2": "198.18.1.12"}
+    missing = model([WEB], settings={"unicast": True})["errors"]
+    assert "hostvars[director1].director_unicast_addresses: no inet address" in " ".join(missing)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"gateway": None}, "lvs_virtual_services[0].gateway: a NAT service needs the real servers' floating gateway VIP"),
+    ({"health_check": {"type": "MISC_CHECK"}}, "lvs_virtual_services[0].health_check.misc_path: required for MISC_CHECK"),
+    ({"health_check": {"type": "TCP_CHECK", "path": "/"}}, "lvs_virtual_services[0].health_check.path: not an option of TCP_CHECK"),
+    ({"real_servers_group": "web6"}, "hostvars[rs6].realserver_address: 2001:db8::21 is not of the address family"),
+    ({"method": "tun", "tunnel_type": "gue", "real_server_port": 80, "port": 80},
+     "lvs_virtual_services[0].tunnel_port: required for tunnel_type gue"),
+])
+def test_bad_nat_tun_and_check_settings_are_named(change: dict, message: str) -> None:
+    errors = model([{**NAT, **change}])["errors"]
+    assert any(message in error for error in errors), errors
+
+
+def test_a_host_outside_the_realservers_group_is_named() -> None:
+    groups = {**GROUPS, "lvs_realservers": ["rs2"]}
+    errors = cluster_model([WEB], DIRECTORS, groups, HOSTVARS, SETTINGS)["errors"]
+    assert "lvs_virtual_services[0].real_servers_group: rs1 is not in group lvs_realservers" in errors[0]
+
+
+def test_v2_needs_whole_second_adverts() -> None:
+    errors = model([WEB], settings={"vrrp_version": 2, "advert_int": 0.5})["errors"]
+    assert errors == ["director_vrrp_advert_int: 0.5 is not whole seconds; VRRP v2 needs whole seconds "
+                      "(use director_vrrp_version 3 for sub-second adverts)"]
+
+
+def test_static_services_and_comparison_with_the_live_table() -> None:
+    result = model([{**WEB, "persistence_timeout": 300}, NAT])
+    services = ipvs_table_services(result)
+    assert services[1]["real_servers"] == [{"address": "10.0.0.101", "forwarding": "nat", "weight": 1,
+                                            "upper_threshold": 0, "lower_threshold": 0, "port": 8080}]
+    live = [{**service, "real_servers": list(service["real_servers"])} for service in services]
+    assert compare_ipvs(result, live) == {"mismatches": [], "failing_checks": []}
+    live[0]["real_servers"] = live[0]["real_servers"][:1]
+    live[1]["scheduler"] = "rr"
+    live.append({"protocol": "udp", "address": "198.18.1.99", "port": 53, "scheduler": "rr", "persistent": 0,
+                 "real_servers": []})
+    report = compare_ipvs(result, live)
+    assert report["failing_checks"] == ["tcp 198.18.1.50:80: real server 198.18.1.22 is out (failing its health check)"]
+    assert report["mismatches"] == ["udp 198.18.1.99:53: live but not in the inventory",
+                                    "tcp 198.18.1.60:80: scheduler rr, inventory says wlc"]
+
+
+def test_real_servers_leaving_the_inventory_are_kept_at_weight_0_until_drained() -> None:
+    from ansible_collections.lvs.cluster.plugins.filter.cluster_model import departing_real_servers, keep_departing
+
+    result = model([{**WEB, "sorry_server": "sorry1"}])
+    live = ipvs_table_services(result)
+    live[0]["real_servers"] = live[0]["real_servers"] + [
+        {"address": "198.18.1.23", "forwarding": "dr", "weight": 1}, {"address": "198.18.1.30", "forwarding": "dr", "weight": 1}]
+    assert departing_real_servers(result, live) == [{"service": "tcp 198.18.1.50:80", "address": "198.18.1.23", "port": None}]
+    kept = keep_departing(result, live)
+    assert kept["virtual_servers"][0]["real_servers"][-1] == {"host": "departing_198.18.1.23", "address": "198.18.1.23", "weight": 0}
+    assert result["virtual_servers"][0]["real_servers"][-1]["host"] == "rs2", "the model itself is not changed"
+
+
+def test_vrrp_only_vips_get_instances_without_virtual_servers() -> None:
+    result = cluster_model([], DIRECTORS, GROUPS, HOSTVARS, {**SETTINGS, "vrrp_vips": [
+        {"vip": "198.18.7.50"}, {"vip": "198.18.7.51", "master": "director2"}, {"vip": "bad"}]})
+    assert result["errors"] == ["director_vrrp_vips[2].vip: 'bad' is not an IPv4 or IPv6 address"]
+    assert [(i["master"], i["vips"][0]["address"]) for i in result["vrrp_instances"]] == [
+        ("director1", "198.18.7.50"), ("director2", "198.18.7.51")]
+    assert result["virtual_servers"] == []

@@ -1,0 +1,167 @@
+"""keepalived.conf as the director role renders it, tested by keepalived itself.
+
+Each case is an inventory; the role's template renders every director's file and the machine's
+keepalived (2.2, as on the directors) must accept it through the role's config-test wrapper.
+VRRP interfaces must exist for keepalived's test, so the cases use one of this machine's own.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).parent
+REPO = HERE.parents[2]
+pytestmark = pytest.mark.skipif(shutil.which("keepalived") is None, reason="keepalived is installed by scripts/host-deps.sh")
+
+
+def machine_interface() -> str:
+    names = sorted(name for name in os.listdir("/sys/class/net") if name != "lo")
+    up = [name for name in names if Path(f"/sys/class/net/{name}/operstate").read_text().strip() == "up"]
+    return (up or names)[0]
+
+
+IFACE = machine_interface()
+
+
+def members(**addresses: str) -> dict:
+    return {"hosts": {host: {"realserver_address": address} for host, address in addresses.items()}}
+
+
+REALSERVER_GROUPS = {
+    "web": members(rs1="198.18.1.21", rs2="198.18.1.22"),
+    "private": members(rs3="10.0.0.101", rs4="10.0.0.102"),
+    "web6": members(rs5="2001:db8::21", rs6="2001:db8::22"),
+    "sorry": members(sorry1="198.18.1.30"),
+}
+REALSERVER_GROUPS["web"]["hosts"]["rs2"]["realserver_weight"] = 2
+HOSTS = {
+    "lvs_directors": {"hosts": {
+        "director1": {"director_unicast_addresses": ["198.18.1.11", "2001:db8::11"]},
+        "director2": {"director_unicast_addresses": ["198.18.1.12", "2001:db8::12"]}}},
+    "lvs_realservers": {"children": REALSERVER_GROUPS},
+}
+
+
+def render(tmp_path: Path, group_vars: dict, extra_vars: dict | None = None) -> dict[str, str]:
+    (tmp_path / "hosts.yml").write_text(json.dumps({"all": {"vars": {"ansible_python_interpreter": sys.executable}, "children": HOSTS}}))
+    (tmp_path / "group_vars").mkdir()
+    (tmp_path / "group_vars" / "all.yml").write_text(json.dumps(
+        {"director_interface": IFACE, "director_gateway_interface": IFACE, **group_vars}))
+    env = {**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_LOCALHOST_WARNING": "0"}
+    run = subprocess.run(["ansible-playbook", "-i", str(tmp_path / "hosts.yml"), str(HERE / "render_keepalived_conf.yml"),
+                          "-e", json.dumps({"render_dir": str(tmp_path), **(extra_vars or {})})],
+                         capture_output=True, text=True, env=env, check=False,
+                         timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    return {host: (tmp_path / f"{host}.conf").read_text() for host in ("director1", "director2")}
+
+
+WEB = {"name": "web", "vip": "198.18.1.50", "port": 80, "scheduler": "wrr", "real_servers_group": "web"}
+CHECKS = [
+    {"type": "TCP_CHECK", "connect_port": 80, "connect_timeout": 2},
+    {"type": "HTTP_GET", "path": "/health", "status_code": 200, "digest": "640205b7b0fc66c1ea91c463fac6334d"},
+    {"type": "SSL_GET", "urls": [{"path": "/"}, {"path": "/api", "status_code": "200-299"}], "enable_sni": True},
+    {"type": "SMTP_CHECK", "helo_name": "lvs.example.org", "connect_port": 25},
+    {"type": "DNS_CHECK", "query_type": "A", "name": "www.example.org"},
+    {"type": "UDP_CHECK", "connect_port": 9999, "require_reply": True},
+    {"type": "PING_CHECK"},
+    {"type": "MISC_CHECK", "misc_path": "/usr/local/bin/check-web --port 80", "misc_timeout": 3},
+    {"type": "FILE_CHECK", "file": "/run/lvs/web.down", "weight": -1},
+    {"type": "BFD_CHECK"},
+]
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=[check["type"] for check in CHECKS])
+def test_every_checker_is_accepted(tmp_path: Path, check: dict) -> None:
+    conf = render(tmp_path, {"lvs_virtual_services": [{**WEB, "health_check": check}]})["director1"]
+    assert f"        {check['type']} {{" in conf
+    assert conf.count("real_server 198.18.1.2") == 2
+
+
+def test_dr_active_active_v6_unicast_scripts_and_v2_auth(tmp_path: Path) -> None:
+    services = [WEB, {**WEB, "name": "web2", "vip": "198.18.1.51", "master": "director2"},
+                {**WEB, "name": "web6", "vip": "2001:db8::50", "real_servers_group": "web6"}]
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / "vrrp_auth.conf").write_text("auth_type PASS\nauth_pass s3cret\n")
+    confs = render(tmp_path, {
+        "lvs_virtual_services": services, "director_vrrp_version": 2, "director_vrrp_auth_pass": "s3cret",
+        "director_vrrp_unicast": True, "director_vrrp_scripts": [{"name": "chk_nginx", "script": "/bin/true"}],
+        "director_vrrp_notify": {"master": "/bin/true"}, "director_lvs_sync_daemon": True,
+        "director_lvs_timeouts": {"tcp": 900, "udp": 300}, "director_notification_email": ["ops@example.org"]},
+        {"__director_secrets_dir": str(secrets)})
+    one, two = confs["director1"], confs["director2"]
+    assert "s3cret" not in one, "the password belongs in the root-only include"
+    assert one.count("vrrp_instance ") == 3
+    assert "unicast_src_ip 198.18.1.11" in one and "unicast_src_ip 198.18.1.12" in two
+    assert "unicast_src_ip 2001:db8::11" in one
+    assert f"include {secrets}/vrrp_auth.conf" in one
+    # Each director masters its own VIP: state and priority flip between the two files.
+    for conf, mine, theirs in ((one, "director1", "director2"), (two, "director2", "director1")):
+        assert conf.count("state MASTER") == (2 if mine == "director1" else 1)
+        assert f"VI_{IFACE}_4_{mine} {{\n    state MASTER\n" in conf
+        assert f"VI_{IFACE}_4_{theirs} {{\n    state BACKUP\n" in conf
+    assert "track_script {\n        chk_nginx\n    }" in one and 'notify_master "/bin/true"' in one
+    assert f"lvs_sync_daemon {IFACE} VI_{IFACE}_4_director1" in one and "lvs_timeouts tcp 900 udp 300" in one
+
+
+def test_nat_gateway_sync_group_udp_persistence_and_sorry_server(tmp_path: Path) -> None:
+    nat = {"name": "web", "vip": "198.18.1.50", "port": 80, "method": "nat", "real_servers_group": "private",
+           "real_server_port": 8080, "gateway": "10.0.0.105", "persistence_timeout": 300,
+           "persistence_granularity": "255.255.255.0", "sorry_server": "sorry1", "quorum": 1, "hysteresis": 0}
+    udp = {"name": "udp", "vip": "198.18.1.50", "port": 9999, "protocol": "udp", "method": "nat", "ops": True,
+           "real_servers_group": "private", "gateway": "10.0.0.105", "health_check": {"type": "UDP_CHECK"}}
+    conf = render(tmp_path, {"lvs_virtual_services": [nat, udp]})["director1"]
+    assert "vrrp_sync_group VG_director1" in conf
+    assert "10.0.0.105/32 dev" in conf
+    assert "real_server 10.0.0.101 8080" in conf and "lvs_method NAT" in conf
+    assert "sorry_server 198.18.1.30 8080" in conf and "persistence_granularity 255.255.255.0" in conf
+    assert "    ops\n" in conf and "protocol UDP" in conf
+
+
+def test_tun_types_fast_failover_and_nopreempt(tmp_path: Path) -> None:
+    services = [{**WEB, "method": "tun"}, {**WEB, "port": 443, "method": "tun", "tunnel_type": "gue", "tunnel_port": 6080},
+                {**WEB, "port": 8443, "method": "tun", "tunnel_type": "gre"}]
+    conf = render(tmp_path, {"lvs_virtual_services": services, "director_vrrp_fast_failover": True,
+                             "director_vrrp_preempt": False})["director1"]
+    assert "lvs_method TUN type ipip" in conf and "lvs_method TUN type gue port 6080" in conf
+    assert "lvs_method TUN type gre" in conf
+    assert "advert_int 0.1" in conf and "version 3" in conf and "nopreempt" in conf
+    assert "state MASTER" not in conf
+
+
+def test_keepalived_rejects_are_not_written(tmp_path: Path) -> None:
+    bad = {**WEB, "extra_lines": ["no_such_keyword 1"]}
+    (tmp_path / "hosts.yml").write_text(json.dumps({"all": {"vars": {"ansible_python_interpreter": sys.executable}, "children": HOSTS}}))
+    (tmp_path / "group_vars").mkdir()
+    (tmp_path / "group_vars" / "all.yml").write_text(json.dumps(
+        {"director_interface": IFACE, "lvs_virtual_services": [bad]}))
+    run = subprocess.run(["ansible-playbook", "-i", str(tmp_path / "hosts.yml"), str(HERE / "render_keepalived_conf.yml"),
+                          "-e", f"render_dir={tmp_path}"], capture_output=True, text=True,
+                         env={**os.environ, "ANSIBLE_NOCOLOR": "1"}, check=False, timeout=300)
+    assert run.returncode != 0
+    assert "no_such_keyword" in run.stdout, run.stdout
+    assert not (tmp_path / "director1.conf").exists()
+
+
+EXAMPLES = REPO / "docs" / "examples"
+
+
+@pytest.mark.parametrize("example", sorted(path.name for path in EXAMPLES.iterdir() if (path / "hosts.yml").exists()))
+def test_every_documented_example_passes_the_inventory_check_and_keepalived(tmp_path: Path, example: str) -> None:
+    shutil.copytree(EXAMPLES / example, tmp_path / "inventory")
+    run = subprocess.run(["ansible-playbook", "-i", str(tmp_path / "inventory" / "hosts.yml"),
+                          str(HERE / "render_keepalived_conf.yml"),
+                          "-e", json.dumps({"render_dir": str(tmp_path), "director_interface": IFACE,
+                                            "director_gateway_interface": IFACE,
+                                            "ansible_python_interpreter": sys.executable})],
+                         capture_output=True, text=True, env={**os.environ, "ANSIBLE_NOCOLOR": "1"}, check=False,
+                         timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "vrrp_instance " in (tmp_path / "director1.conf").read_text()
