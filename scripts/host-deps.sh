@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages a make target needs, only those missing.
-#   host-deps.sh test   tools the test stages call (shellcheck for ansible-test sanity)
+#   host-deps.sh test   tools the test stages call (shellcheck for ansible-test sanity, keepalived
+#                       for the config tests of rendered keepalived.conf files)
 #   host-deps.sh lab    what the User-Mode Linux lab needs on the machine
 set -euo pipefail
 
 declare -A wanted_by_command
 case "${1:?usage: host-deps.sh test|lab}" in
-    test) wanted_by_command=([shellcheck]=shellcheck [git]=git) ;;
+    test) wanted_by_command=([shellcheck]=shellcheck [git]=git [keepalived]=keepalived) ;;
     lab) wanted_by_command=([linux.uml]=user-mode-linux [debootstrap]=debootstrap [ip]=iproute2
                             [iptables]=iptables [nft]=nftables) ;;
     *) echo "host-deps.sh: unknown group '$1' (test or lab)" >&2; exit 2 ;;
