@@ -501,17 +501,25 @@ def ipvs_table_services(model):
     return services
 
 
-def _service_label(service):
-    if service.get("fwmark") is not None:
-        return f"fwmark {service['fwmark']}"
-    address = service["address"]
+def _label(protocol, address, port, fwmark):
+    if fwmark is not None:
+        return f"fwmark {fwmark}"
     address = f"[{address}]" if ":" in address else address
-    return f"{service['protocol']} {address}:{service['port']}"
+    return f"{protocol} {address}:{port}"
+
+
+def _service_label(service):
+    """Label of an ipvs_table/ipvs_info service."""
+    return _label(service["protocol"], service.get("address"), service.get("port"), service.get("fwmark"))
+
+
+def _vs_label(vs):
+    """Label of a model virtual server, the same as its ipvs_table service's."""
+    return _label(vs["protocol"].lower(), vs["vip"], vs["port"], vs["fwmark"])
 
 
 def _sorry_server(model, label):
-    return next((vs["sorry_server"] for vs in model["virtual_servers"]
-                 if _service_label(ipvs_table_services({"virtual_servers": [vs]})[0]) == label), None)
+    return next((vs["sorry_server"] for vs in model["virtual_servers"] if _vs_label(vs) == label), None)
 
 
 def compare_ipvs(model, live_services):
@@ -573,7 +581,7 @@ def keep_departing(model, live_services):
     departing = departing_real_servers(model, live_services)
     result = dict(model, virtual_servers=[])
     for vs in model["virtual_servers"]:
-        label = _service_label(ipvs_table_services({"virtual_servers": [vs]})[0])
+        label = _vs_label(vs)
         leaving = [{"host": f"departing_{rs['address']}", "address": rs["address"], "weight": 0}
                    for rs in departing if rs["service"] == label]
         result["virtual_servers"].append(dict(vs, real_servers=vs["real_servers"] + leaving))

@@ -49,16 +49,24 @@ HOSTS = {
 }
 
 
-def render(tmp_path: Path, group_vars: dict, extra_vars: dict | None = None) -> dict[str, str]:
-    (tmp_path / "hosts.yml").write_text(json.dumps({"all": {"vars": {"ansible_python_interpreter": sys.executable}, "children": HOSTS}}))
+def run_render(inventory: Path, render_dir: Path, extra_vars: dict) -> subprocess.CompletedProcess:
+    env = {**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_LOCALHOST_WARNING": "0"}
+    return subprocess.run(["ansible-playbook", "-i", str(inventory), str(HERE / "render_keepalived_conf.yml"),
+                           "-e", json.dumps({"render_dir": str(render_dir), **extra_vars})],
+                          capture_output=True, text=True, env=env, check=False, timeout=300)
+
+
+def write_inventory(tmp_path: Path, group_vars: dict) -> Path:
+    (tmp_path / "hosts.yml").write_text(json.dumps({"all": {"vars": {"ansible_python_interpreter": sys.executable},
+                                                            "children": HOSTS}}))
     (tmp_path / "group_vars").mkdir()
     (tmp_path / "group_vars" / "all.yml").write_text(json.dumps(
         {"director_interface": IFACE, "director_gateway_interface": IFACE, **group_vars}))
-    env = {**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_LOCALHOST_WARNING": "0"}
-    run = subprocess.run(["ansible-playbook", "-i", str(tmp_path / "hosts.yml"), str(HERE / "render_keepalived_conf.yml"),
-                          "-e", json.dumps({"render_dir": str(tmp_path), **(extra_vars or {})})],
-                         capture_output=True, text=True, env=env, check=False,
-                         timeout=300)
+    return tmp_path / "hosts.yml"
+
+
+def render(tmp_path: Path, group_vars: dict, extra_vars: dict | None = None) -> dict[str, str]:
+    run = run_render(write_inventory(tmp_path, group_vars), tmp_path, extra_vars or {})
     assert run.returncode == 0, run.stdout + run.stderr
     return {host: (tmp_path / f"{host}.conf").read_text() for host in ("director1", "director2")}
 
@@ -139,13 +147,7 @@ def test_tun_types_fast_failover_and_nopreempt(tmp_path: Path) -> None:
 
 def test_keepalived_rejects_are_not_written(tmp_path: Path) -> None:
     bad = {**WEB, "extra_lines": ["no_such_keyword 1"]}
-    (tmp_path / "hosts.yml").write_text(json.dumps({"all": {"vars": {"ansible_python_interpreter": sys.executable}, "children": HOSTS}}))
-    (tmp_path / "group_vars").mkdir()
-    (tmp_path / "group_vars" / "all.yml").write_text(json.dumps(
-        {"director_interface": IFACE, "lvs_virtual_services": [bad]}))
-    run = subprocess.run(["ansible-playbook", "-i", str(tmp_path / "hosts.yml"), str(HERE / "render_keepalived_conf.yml"),
-                          "-e", f"render_dir={tmp_path}"], capture_output=True, text=True,
-                         env={**os.environ, "ANSIBLE_NOCOLOR": "1"}, check=False, timeout=300)
+    run = run_render(write_inventory(tmp_path, {"lvs_virtual_services": [bad]}), tmp_path, {})
     assert run.returncode != 0
     assert "no_such_keyword" in run.stdout, run.stdout
     assert not (tmp_path / "director1.conf").exists()
@@ -157,12 +159,8 @@ EXAMPLES = REPO / "docs" / "examples"
 @pytest.mark.parametrize("example", sorted(path.name for path in EXAMPLES.iterdir() if (path / "hosts.yml").exists()))
 def test_every_documented_example_passes_the_inventory_check_and_keepalived(tmp_path: Path, example: str) -> None:
     shutil.copytree(EXAMPLES / example, tmp_path / "inventory")
-    run = subprocess.run(["ansible-playbook", "-i", str(tmp_path / "inventory" / "hosts.yml"),
-                          str(HERE / "render_keepalived_conf.yml"),
-                          "-e", json.dumps({"render_dir": str(tmp_path), "director_interface": IFACE,
-                                            "director_gateway_interface": IFACE,
-                                            "ansible_python_interpreter": sys.executable})],
-                         capture_output=True, text=True, env={**os.environ, "ANSIBLE_NOCOLOR": "1"}, check=False,
-                         timeout=300)
+    run = run_render(tmp_path / "inventory" / "hosts.yml", tmp_path,
+                     {"director_interface": IFACE, "director_gateway_interface": IFACE,
+                      "ansible_python_interpreter": sys.executable})
     assert run.returncode == 0, run.stdout + run.stderr
     assert "vrrp_instance " in (tmp_path / "director1.conf").read_text()
