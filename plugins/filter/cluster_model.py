@@ -40,7 +40,8 @@ options:
   settings:
     description:
       - The director role's VRRP settings (C(vrrp_version), C(advert_int), C(vrid_base), C(auth_pass),
-        C(interface), C(gateway_interface), C(unicast), C(realservers_group), C(vrrp_vips)).
+        C(interface), C(gateway_interface), C(unicast), C(realservers_group), C(vrrp_vips),
+        C(packet_filter)).
     type: dict
     default: {}
 """
@@ -85,6 +86,10 @@ _value:
     real_server_hosts:
       description: Per real-server host, the VIPs to hold per method, tunnel types and NAT gateways.
       type: dict
+    fwmark_rules:
+      description: Per fwmark service, the packets (address family, VIP, protocol, ports) the directors mark.
+      type: list
+      elements: dict
     forwarding:
       description: Whether any service uses NAT (the directors must route).
       type: bool
@@ -148,6 +153,8 @@ class _Builder:
         self.virtual_servers = []
         self.track_files = []
         self.bfd_instances = []
+        self.fwmark_rules = []
+        self.fwmark_owners = {}
         self.hosts = {}
 
     def error(self, message):
@@ -295,6 +302,8 @@ class _Builder:
         protocol = str(service.get("protocol", "tcp")).lower()
         if protocol not in PROTOCOLS:
             self.error(f"{path}.protocol: {protocol!r} must be one of {', '.join(PROTOCOLS)}")
+        if fwmark is not None:
+            self.fwmark_rule(path, service, vip, fwmark, protocol)
         scheduler = service.get("scheduler", "wlc")
         if scheduler not in SCHEDULERS:
             self.error(f"{path}.scheduler: {scheduler!r} must be one of {', '.join(SCHEDULERS)}")
@@ -357,6 +366,40 @@ class _Builder:
                     self.bfd_instances.append(bfd)
         for entry in real_servers + ([sorry] if sorry and sorry["host"] else []):
             self.host_setup(entry["host"], method, str(vip), tunnel_type, gateway)
+
+    def fwmark_rule(self, path, service, vip, fwmark, protocol):
+        """The packet-filter match that gives a fwmark service's packets their mark."""
+        family = "inet6" if vip.version == 6 else "inet"
+        owner = self.fwmark_owners.setdefault((family, fwmark), path)
+        if owner != path:
+            self.error(f"{path}.fwmark: {fwmark} is already the mark of {owner}; "
+                       "one mark per virtual server and address family")
+        if self.settings.get("packet_filter", "nftables") == "none":
+            return
+        match = service.get("fwmark_match")
+        if not isinstance(match, dict) or not match.get("ports"):
+            self.error(f"{path}.fwmark_match: required for a fwmark service: the ports whose packets to "
+                       f"{vip} get mark {fwmark}, e.g. {{ports: [80, 443]}} (or set director_packet_filter "
+                       "to none and set the marks yourself)")
+            return
+        match_protocol = str(match.get("protocol", protocol)).lower()
+        if match_protocol not in PROTOCOLS:
+            self.error(f"{path}.fwmark_match.protocol: {match_protocol!r} must be one of {', '.join(PROTOCOLS)}")
+        ports = []
+        for port in match["ports"]:
+            bounds = str(port).split("-")
+            if (len(bounds) > 2 or not all(bound.isdigit() and 1 <= int(bound) <= 65535 for bound in bounds)
+                    or int(bounds[0]) > int(bounds[-1])):
+                self.error(f"{path}.fwmark_match.ports: {port!r} must be a port 1-65535 or a range like 8000-8099")
+                continue
+            ports.append([int(bound) for bound in bounds])
+        # iptables' multiport match takes 15 ports, a range counting as two.
+        if sum(len(bounds) for bounds in ports) > 15:
+            self.error(f"{path}.fwmark_match.ports: more than 15 ports (a range counts as two); "
+                       "split them over ranges or services")
+        self.fwmark_rules.append({"family": family, "vip": str(vip), "protocol": match_protocol,
+                                  "ports": ["-".join(str(bound) for bound in bounds) for bounds in ports],
+                                  "mark": fwmark})
 
     def vrrp_vip(self, index, entry):
         """A VIP VRRP moves without any IPVS service (e.g. nginx on the directors themselves)."""
@@ -447,6 +490,7 @@ class _Builder:
         return {"errors": self.errors, "vrrp_instances": list(self.instances.values()),
                 "sync_groups": list(self.sync_groups.values()), "virtual_servers": self.virtual_servers,
                 "track_files": self.track_files, "bfd_instances": self.bfd_instances,
+                "fwmark_rules": self.fwmark_rules,
                 "real_server_hosts": self.hosts,
                 "forwarding": any(vs["method"] == "NAT" for vs in self.virtual_servers)}
 
@@ -588,8 +632,63 @@ def keep_departing(model, live_services):
     return result
 
 
+VRRP_PROTOCOL = "112"
+SYNC_DAEMON_PORT = "8848"
+BFD_CONTROL_PORT = "3784"
+
+
+def firewall_openings(model, director, vrrp=True, sync_daemon=False):
+    """What a director's host firewall must let through, per address family: VRRP from the other
+    directors (from anywhere with multicast) unless the director runs without keepalived, the
+    connection sync daemon, BFD, the services on their VIPs, and the NAT real servers' replies it
+    forwards."""
+    openings = []
+
+    def add(**opening):
+        opening = {"chain": "input", "source": None, "destination": None, "protocol": None, "ports": [],
+                   "source_ports": [], **opening}
+        if opening not in openings:
+            openings.append(opening)
+
+    for instance in model["vrrp_instances"] if vrrp else []:
+        peers = [address for host, address in sorted(instance["unicast"].items()) if host != director]
+        for source in peers or [None]:
+            add(family=instance["family"], protocol=VRRP_PROTOCOL, source=source)
+    if vrrp and sync_daemon and model["vrrp_instances"]:
+        add(family="inet", protocol="udp", ports=[SYNC_DAEMON_PORT])
+    if model["bfd_instances"]:
+        for family in sorted({"inet6" if ":" in bfd["neighbor_ip"] else "inet" for bfd in model["bfd_instances"]}):
+            add(family=family, protocol="udp", ports=[BFD_CONTROL_PORT])
+    marks = {(rule["family"], rule["mark"]): rule for rule in model.get("fwmark_rules", [])}
+    for vs in model["virtual_servers"]:
+        if vs["fwmark"] is None:
+            add(family=vs["family"], destination=vs["vip"], protocol=vs["protocol"].lower(), ports=[str(vs["port"])])
+        elif (vs["family"], vs["fwmark"]) in marks:
+            rule = marks[(vs["family"], vs["fwmark"])]
+            add(family=vs["family"], destination=vs["vip"], protocol=rule["protocol"], ports=rule["ports"])
+        else:
+            # Marks set outside the role: which ports they cover is not known here.
+            add(family=vs["family"], destination=vs["vip"])
+        if vs["method"] == "NAT":
+            replies = [(rs["address"], vs["real_server_port"]) for rs in vs["real_servers"]]
+            if vs["sorry_server"]:
+                replies.append((vs["sorry_server"]["address"], vs["sorry_server"]["port"]))
+            for address, port in replies:
+                add(chain="forward", family=vs["family"], source=address, protocol=vs["protocol"].lower(),
+                    source_ports=[str(port)])
+    return openings
+
+
+def unserved_services(model):
+    """Names of the virtual servers no real server would serve: every one at weight 0 or none at all,
+    and no sorry server."""
+    return [vs["name"] for vs in model["virtual_servers"]
+            if not vs["sorry_server"] and not any(rs["weight"] > 0 for rs in vs["real_servers"])]
+
+
 class FilterModule:
     def filters(self):
         return {"cluster_model": cluster_model, "ipvs_table_services": ipvs_table_services,
                 "compare_ipvs": compare_ipvs, "departing_real_servers": departing_real_servers,
-                "keep_departing": keep_departing}
+                "keep_departing": keep_departing, "unserved_services": unserved_services,
+                "firewall_openings": firewall_openings}

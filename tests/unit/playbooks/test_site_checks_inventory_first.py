@@ -1,4 +1,4 @@
-"""site.yml stops on a bad inventory before it contacts any host.
+"""site.yml (and drain.yml) stop on a bad inventory or request before they contact any host.
 
 The inventory's hosts point at an address nothing answers on (TEST-NET-1, with a connect
 timeout of 1 s): had the run reached any host, the failure would be "unreachable", not the
@@ -62,12 +62,25 @@ def test_a_bad_host_variable_fails_before_any_host(tmp_path: Path) -> None:
              hosts)
 
 
-def run_site(tmp_path: Path, group_vars: dict, message: str, hosts: str = HOSTS) -> None:
+@pytest.mark.parametrize(("extra_vars", "hosts", "message"), [
+    ({}, HOSTS, "lvs_drain_host: name one host of group lvs_realservers (-e lvs_drain_host=NAME), got \"nothing\""),
+    ({"lvs_drain_host": "director1"}, HOSTS, "lvs_drain_host: name one host of group lvs_realservers"),
+    ({"lvs_drain_host": "rs1"}, HOSTS.replace("rs2: {realserver_address: 198.18.1.22}",
+                                              "rs2: {realserver_address: 198.18.1.22, realserver_state: drained}"),
+     "Draining rs1 leaves no real server in service for web; add -e lvs_drain_force=true"),
+])
+def test_drain_refuses_before_any_host(tmp_path: Path, extra_vars: dict, hosts: str, message: str) -> None:
+    run_site(tmp_path, {"lvs_virtual_services": [GOOD_SERVICE]}, message, hosts, "lvs.cluster.drain", extra_vars)
+
+
+def run_site(tmp_path: Path, group_vars: dict, message: str, hosts: str = HOSTS, playbook: str = "lvs.cluster.site",
+             extra_vars: dict | None = None) -> None:
     (tmp_path / "hosts.yml").write_text(hosts)
     (tmp_path / "group_vars").mkdir()
     (tmp_path / "group_vars" / "all.yml").write_text(json.dumps(group_vars))
     env = {**os.environ, "ANSIBLE_HOST_KEY_CHECKING": "0", "ANSIBLE_NOCOLOR": "1"}
-    run = subprocess.run(["ansible-playbook", "-i", str(tmp_path / "hosts.yml"), "lvs.cluster.site"],
+    run = subprocess.run(["ansible-playbook", "-i", str(tmp_path / "hosts.yml"), playbook,
+                          "-e", json.dumps(extra_vars or {})],
                          capture_output=True, text=True, env=env, check=False, timeout=120)
     output = run.stdout + run.stderr
     assert run.returncode != 0

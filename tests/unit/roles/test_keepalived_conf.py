@@ -153,6 +153,47 @@ def test_keepalived_rejects_are_not_written(tmp_path: Path) -> None:
     assert not (tmp_path / "director1.conf").exists()
 
 
+def test_fwmark_marks_render_for_nftables_and_iptables_and_pass_their_tools(tmp_path: Path) -> None:
+    services = [{"name": "web-tls", "vip": "198.18.1.50", "fwmark": 7, "persistence_timeout": 600,
+                 "fwmark_match": {"ports": [80, 443, "8000-8099"]}, "real_servers_group": "web"},
+                {"name": "dns6", "vip": "2001:db8:1::53", "fwmark": 9, "protocol": "udp",
+                 "fwmark_match": {"ports": [53]}, "real_servers_group": "web6"}]
+    conf = render(tmp_path, {"lvs_virtual_services": services})
+    assert "virtual_server fwmark 7 {" in conf["director1"]
+    nft = (tmp_path / "director1.nft").read_text()
+    assert "ip daddr 198.18.1.50 tcp dport { 80, 443, 8000-8099 } meta mark set 7" in nft
+    assert "ip6 daddr 2001:db8:1::53 udp dport { 53 } meta mark set 9" in nft
+    assert ("-A LVS_FWMARK -d 198.18.1.50/32 -p tcp -m multiport --dports 80,443,8000:8099 -j MARK --set-mark 7"
+            in (tmp_path / "director1.inet.rules").read_text())
+    assert ("-A LVS_FWMARK -d 2001:db8:1::53/128 -p udp -m multiport --dports 53 -j MARK --set-mark 9"
+            in (tmp_path / "director1.inet6.rules").read_text())
+
+
+def test_firewall_openings_render_for_iptables_and_firewalld(tmp_path: Path) -> None:
+    services = [{**WEB, "fwmark": 7, "port": None, "fwmark_match": {"ports": [80, "8000-8099"]}},
+                {"name": "nat", "vip": "198.18.1.60", "port": 53, "protocol": "udp", "method": "nat",
+                 "gateway": "10.0.0.1", "real_servers_group": "private", "real_server_port": 5353},
+                {**WEB, "vip": "2001:db8:1::50", "real_servers_group": "web6"}]
+    render(tmp_path, {"lvs_virtual_services": services, "director_vrrp_unicast": True, "director_lvs_sync_daemon": True})
+    rules = (tmp_path / "director1.firewall.inet.rules").read_text().splitlines()
+    assert rules[rules.index("*filter") + 3:] == [
+        "-A LVS_INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT",
+        "-A LVS_INPUT -s 198.18.1.12 -p 112 -j ACCEPT",
+        "-A LVS_INPUT -p udp -m multiport --dports 8848 -j ACCEPT",
+        "-A LVS_INPUT -d 198.18.1.50 -p tcp -m multiport --dports 80,8000:8099 -j ACCEPT",
+        "-A LVS_INPUT -d 198.18.1.60 -p udp -m multiport --dports 53 -j ACCEPT",
+        "-A LVS_FORWARD -s 10.0.0.101 -p udp -m multiport --sports 5353 -j ACCEPT",
+        "-A LVS_FORWARD -s 10.0.0.102 -p udp -m multiport --sports 5353 -j ACCEPT",
+        "COMMIT"]
+    assert "-A LVS_INPUT -s 2001:db8::12 -p 112 -j ACCEPT" in (tmp_path / "director1.firewall.inet6.rules").read_text()
+    firewalld = json.loads((tmp_path / "director1.firewalld.json").read_text())
+    assert firewalld[:4] == ['rule family="ipv4" source address="198.18.1.12" protocol value="vrrp" accept',
+                             'rule family="ipv6" source address="2001:db8::12" protocol value="vrrp" accept',
+                             'rule family="ipv4" port port="8848" protocol="udp" accept',
+                             'rule family="ipv4" destination address="198.18.1.50" port port="80" protocol="tcp" accept']
+    assert 'rule family="ipv4" destination address="198.18.1.50" port port="8000-8099" protocol="tcp" accept' in firewalld
+
+
 EXAMPLES = REPO / "docs" / "examples"
 
 

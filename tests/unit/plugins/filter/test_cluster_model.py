@@ -8,7 +8,9 @@ import pytest
 from ansible_collections.lvs.cluster.plugins.filter.cluster_model import (
     cluster_model,
     compare_ipvs,
+    firewall_openings,
     ipvs_table_services,
+    unserved_services,
 )
 
 DIRECTORS = ["director1", "director2"]
@@ -179,3 +181,76 @@ def test_vrrp_only_vips_get_instances_without_virtual_servers() -> None:
     assert [(i["master"], i["vips"][0]["address"]) for i in result["vrrp_instances"]] == [
         ("director1", "198.18.7.50"), ("director2", "198.18.7.51")]
     assert result["virtual_servers"] == []
+
+
+FWMARK_WEB = {"name": "web-tls", "vip": "198.18.1.50", "fwmark": 7, "fwmark_match": {"ports": [80, 443, "8000-8099"]},
+              "persistence_timeout": 600, "real_servers_group": "web"}
+
+
+def test_fwmark_services_give_the_directors_their_marking_rules() -> None:
+    six = {**FWMARK_WEB, "vip": "2001:db8:1::50", "real_servers_group": "web6",
+           "fwmark_match": {"ports": [53], "protocol": "udp"}}
+    result = model([FWMARK_WEB, six])
+    assert result["errors"] == []
+    assert result["fwmark_rules"] == [
+        {"family": "inet", "vip": "198.18.1.50", "protocol": "tcp", "ports": ["80", "443", "8000-8099"], "mark": 7},
+        {"family": "inet6", "vip": "2001:db8:1::50", "protocol": "udp", "ports": ["53"], "mark": 7}]
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"fwmark_match": None}, "lvs_virtual_services[1].fwmark_match: required for a fwmark service"),
+    ({"fwmark_match": {"ports": [80, "90-85"]}},
+     "lvs_virtual_services[1].fwmark_match.ports: '90-85' must be a port 1-65535 or a range like 8000-8099"),
+    ({"fwmark_match": {"ports": [0]}}, "lvs_virtual_services[1].fwmark_match.ports: 0 must be a port"),
+    ({"fwmark_match": {"ports": list(range(1000, 1016))}},
+     "lvs_virtual_services[1].fwmark_match.ports: more than 15 ports"),
+    ({"fwmark_match": {"ports": [80], "protocol": "icmp"}},
+     "lvs_virtual_services[1].fwmark_match.protocol: 'icmp' must be one of tcp, udp, sctp"),
+    ({"vip": "198.18.1.51"}, "lvs_virtual_services[1].fwmark: 7 is already the mark of lvs_virtual_services[0]"),
+])
+def test_fwmark_matches_are_checked(change, message) -> None:
+    errors = model([FWMARK_WEB, {**FWMARK_WEB, **change}])["errors"]
+    assert any(message in error for error in errors), errors
+
+
+def test_no_packet_filter_leaves_marking_to_the_operator() -> None:
+    result = model([{**FWMARK_WEB, "fwmark_match": None}], settings={"packet_filter": "none"})
+    assert result["errors"] == []
+    assert result["fwmark_rules"] == []
+
+
+def test_a_service_whose_real_servers_are_all_drained_is_unserved_unless_it_has_a_sorry_server() -> None:
+    hostvars = copy.deepcopy(HOSTVARS)
+    hostvars["rs1"]["realserver_state"] = "drained"
+    assert unserved_services(model([WEB], hostvars)) == []
+    hostvars["rs2"]["realserver_state"] = "drained"
+    assert unserved_services(model([WEB], hostvars)) == ["web"]
+    assert unserved_services(model([{**WEB, "sorry_server": "sorry1"}], hostvars)) == []
+
+
+def test_the_firewall_lets_in_vrrp_sync_services_and_nat_replies() -> None:
+    nat = {**WEB, "vip": "198.18.1.60", "method": "nat", "gateway": "10.0.0.1", "gateway_interface": "eth2",
+           "real_servers_group": "private",
+           "real_server_port": 8080, "sorry_server": "10.0.0.99", "sorry_server_port": 8081}
+    result = model([WEB, FWMARK_WEB | {"vip": "198.18.1.51"}, nat])
+    assert result["errors"] == []
+    openings = firewall_openings(result, "director1", sync_daemon=True)
+    assert firewall_openings(result, "director1", vrrp=False, sync_daemon=True) == openings[2:]
+    base = {"chain": "input", "source": None, "destination": None, "protocol": None, "ports": [], "source_ports": []}
+    assert openings == [
+        {**base, "family": "inet", "protocol": "112"},
+        {**base, "family": "inet", "protocol": "udp", "ports": ["8848"]},
+        {**base, "family": "inet", "destination": "198.18.1.50", "protocol": "tcp", "ports": ["80"]},
+        {**base, "family": "inet", "destination": "198.18.1.51", "protocol": "tcp", "ports": ["80", "443", "8000-8099"]},
+        {**base, "family": "inet", "destination": "198.18.1.60", "protocol": "tcp", "ports": ["80"]},
+        {**base, "chain": "forward", "family": "inet", "source": "10.0.0.101", "protocol": "tcp", "source_ports": ["8080"]},
+        {**base, "chain": "forward", "family": "inet", "source": "10.0.0.99", "protocol": "tcp", "source_ports": ["8081"]},
+    ]
+
+
+def test_with_unicast_vrrp_only_the_other_directors_are_let_in() -> None:
+    hostvars = {**HOSTVARS, "director1": {"director_unicast_addresses": ["198.18.1.11"]},
+                "director2": {"director_unicast_addresses": ["198.18.1.12"]}}
+    result = model([WEB], hostvars, {"unicast": True})
+    assert [(o["protocol"], o["source"]) for o in firewall_openings(result, "director1")] == [
+        ("112", "198.18.1.12"), ("tcp", None)]
