@@ -3,12 +3,13 @@ SHELL := /bin/bash
 VENV := .venv
 SCENARIO ?=
 
-.PHONY: help venv test test-fast lint sanity units molecule demo demo-down bench-ipvs clean
+.PHONY: help venv test test-fast lint sanity units molecule demo demo-down bench bench-ipvs clean
 
 help:
 	@echo "make test       every test: yamllint, ansible-lint, sanity, unit, Molecule scenarios"
 	@echo "make test-fast  all but the Molecule scenarios"
 	@echo "make demo       bring the 5-host lab up (make demo-down removes it)"
+	@echo "make bench      converge and failover figures in the lab -> docs/benchmarks.md (about 40 min)"
 
 venv:
 	@scripts/ensure-venv.sh $(VENV)
@@ -36,6 +37,11 @@ demo: venv
 
 demo-down:
 	@scripts/demo.sh down
+
+bench: venv
+	@scripts/host-deps.sh lab
+	@$(VENV)/bin/pip install --quiet -r requirements-bench.txt
+	@$(VENV)/bin/python benchmarks/cluster_bench.py $(BENCH_ARGS)
 
 bench-ipvs: venv
 	@scripts/host-deps.sh lab
