@@ -40,6 +40,8 @@ BUILD = REPO / ".build" / "bench"
 REPORT = REPO / "docs" / "benchmarks.md"
 PLOTS = REPO / "docs" / "benchmarks"
 PROBE_INTERVAL, PROBE_TIMEOUT = 0.02, 0.3
+# Each switchover trial runs switchover.yml twice; each re-run is a whole site.yml.
+RERUNS, SWITCHOVERS = 2, 2
 GROUP_VARS = {
     "lvs_virtual_services": [{
         "name": "web", "vip": VIP, "port": 80, "scheduler": "rr", "method": "dr",
@@ -265,7 +267,7 @@ def main() -> None:
         log("site.yml cold")
         cold, cold_recap = playbook("site", PROFILES["seed"][1])
         rerun_times, rerun_recap = [], {}
-        for _trial in range(3):
+        for _trial in range(RERUNS):
             seconds, rerun_recap = playbook("site", PROFILES["seed"][1])
             rerun_times.append(seconds)
         changed = {host: counts["changed"] for host, counts in rerun_recap.items() if counts["changed"]}
@@ -283,7 +285,7 @@ def main() -> None:
                     log(f"{profile} {kind} trial {number + 1}: outage, failures = {outage(runs[-1])}")
                 kinds[kind] = {"outages": [outage(r)[0] for r in runs], "failures": [outage(r)[1] for r in runs],
                                "plot": plot(f"{profile}-{kind}", f"{label}: {kind}", runs)}
-            switchovers = [switchover_trial() for _trial in range(3)]
+            switchovers = [switchover_trial() for _trial in range(SWITCHOVERS)]
             kinds["switchover"] = {"outages": [outage(r)[0] for r in switchovers],
                                    "failures": [outage(r)[1] for r in switchovers],
                                    "requests": [len(r) for r in switchovers]}
