@@ -13,7 +13,7 @@ A probe on the client opens a new TCP connection to the VIP every 20 ms (300 ms 
 records each result; the outage is the longest run of failures, first failed send to the next
 answered one. Writes docs/benchmarks.md and docs/benchmarks/*.png (matplotlib).
 
-    benchmarks/cluster_bench.py [--trials N] [--keep]
+    benchmarks/cluster_bench.py [--trials N] [--reruns N] [--switchovers N] [--keep]
 """
 from __future__ import annotations
 
@@ -40,8 +40,6 @@ BUILD = REPO / ".build" / "bench"
 REPORT = REPO / "docs" / "benchmarks.md"
 PLOTS = REPO / "docs" / "benchmarks"
 PROBE_INTERVAL, PROBE_TIMEOUT = 0.02, 0.3
-# Each switchover trial runs switchover.yml twice; each re-run is a whole site.yml.
-RERUNS, SWITCHOVERS = 2, 2
 GROUP_VARS = {
     "lvs_virtual_services": [{
         "name": "web", "vip": VIP, "port": 80, "scheduler": "rr", "method": "dr",
@@ -256,6 +254,9 @@ def boot() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--trials", type=int, default=10, help="failover trials per profile and kind (default 10)")
+    parser.add_argument("--reruns", type=int, default=3, help="idempotent site.yml re-runs (default 3)")
+    parser.add_argument("--switchovers", type=int, default=3,
+                        help="switchover trials per profile, each switchover.yml there and back (default 3)")
     parser.add_argument("--keep", action="store_true", help="leave the lab up afterwards")
     args = parser.parse_args()
     started = time.monotonic()
@@ -267,7 +268,7 @@ def main() -> None:
         log("site.yml cold")
         cold, cold_recap = playbook("site", PROFILES["seed"][1])
         rerun_times, rerun_recap = [], {}
-        for _trial in range(RERUNS):
+        for _trial in range(args.reruns):
             seconds, rerun_recap = playbook("site", PROFILES["seed"][1])
             rerun_times.append(seconds)
         changed = {host: counts["changed"] for host, counts in rerun_recap.items() if counts["changed"]}
@@ -285,7 +286,7 @@ def main() -> None:
                     log(f"{profile} {kind} trial {number + 1}: outage, failures = {outage(runs[-1])}")
                 kinds[kind] = {"outages": [outage(r)[0] for r in runs], "failures": [outage(r)[1] for r in runs],
                                "plot": plot(f"{profile}-{kind}", f"{label}: {kind}", runs)}
-            switchovers = [switchover_trial() for _trial in range(SWITCHOVERS)]
+            switchovers = [switchover_trial() for _trial in range(args.switchovers)]
             kinds["switchover"] = {"outages": [outage(r)[0] for r in switchovers],
                                    "failures": [outage(r)[1] for r in switchovers],
                                    "requests": [len(r) for r in switchovers]}
