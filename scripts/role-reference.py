@@ -88,7 +88,7 @@ def module_documentation(path: Path) -> dict:
     for fragment in doc.get("extends_documentation_fragment", []):
         if not fragment.startswith("lvs.cluster."):
             continue
-        name, _, part = fragment.removeprefix("lvs.cluster.").partition(".")
+        name, _dot, part = fragment.removeprefix("lvs.cluster.").partition(".")
         source = string_constants(REPO / "plugins" / "doc_fragments" / f"{name}.py")[part.upper() or "DOCUMENTATION"]
         options.update(yaml.safe_load(source).get("options") or {})
     options.update(doc.get("options") or {})
