@@ -157,24 +157,24 @@ def settle_on_director1() -> None:
     time.sleep(3)
 
 
-def graceful_trial() -> list[list]:
-    probe = start_probe(6)
+def failover_trial(seconds: float, fail, recover) -> list[list]:
+    """Probes for SECONDS while the master fails 2 s in; then recovers it and waits for preemption."""
+    probe = start_probe(seconds)
     time.sleep(2)
-    on("director1", "systemctl stop keepalived")
+    fail()
     results = finish_probe(probe)
-    on("director1", "systemctl start keepalived")
+    recover()
     settle_on_director1()
     return results
+
+
+def graceful_trial() -> list[list]:
+    return failover_trial(6, lambda: on("director1", "systemctl stop keepalived"),
+                          lambda: on("director1", "systemctl start keepalived"))
 
 
 def hard_trial() -> list[list]:
-    probe = start_probe(8)
-    time.sleep(2)
-    lab("kill", "director1")
-    results = finish_probe(probe)
-    lab("start", "director1")
-    settle_on_director1()
-    return results
+    return failover_trial(8, lambda: lab("kill", "director1"), lambda: lab("start", "director1"))
 
 
 def switchover_trial() -> list[list]:

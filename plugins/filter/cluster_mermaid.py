@@ -39,11 +39,7 @@ _value:
   type: str
 """
 
-import re
-
-
-def _node(*parts: object) -> str:
-    return re.sub(r"[^A-Za-z0-9_]", "_", "_".join(str(part) for part in parts))
+from ansible_collections.lvs.cluster.plugins.filter.cluster_model import _slug as _node
 
 
 def _text(*lines: str) -> str:
