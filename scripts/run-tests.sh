@@ -83,7 +83,7 @@ stage_sanity() {
 stage_units() {
     sync_collection
     local rc=0
-    (cd "$collection" && PYTHONPATH="$build_root" python -m pytest -q tests/unit) || rc=$?
+    (cd "$collection" && PYTHONPATH="$build_root" python -m pytest -q -n auto tests/unit) || rc=$?
     if [[ $rc -eq 5 ]]; then
         echo "units: pytest collected no tests" >&2
     fi
