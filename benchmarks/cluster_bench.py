@@ -208,6 +208,8 @@ def watch_until(command: str, action_host: str, action: str) -> float:
 
 def detection_trial() -> tuple[float, float]:
     """nginx stopped on rs2 until the master's table drops it; started until it is back."""
+    wait_until(lambda: subprocess.run([*LAB, "ssh", "director1", TABLE_HAS_RS], check=False).returncode == 0,
+               60, f"{REAL_SERVER} is in director1's IPVS table")
     out = watch_until(WAIT_RS_OUT, "rs2", "systemctl stop nginx")
     back = watch_until(WAIT_RS_IN, "rs2", "systemctl start nginx")
     return out, back
@@ -275,6 +277,12 @@ def boot() -> None:
     (inventory / "hosts.yml").write_text(lab("inventory"))
     (inventory / "group_vars").mkdir(exist_ok=True)
     (inventory / "group_vars" / "all.yml").write_text(yaml.safe_dump(GROUP_VARS))
+    # The real servers' service addresses on the public segment, as in the DR example (the lab's
+    # inventory only knows the management addresses).
+    host_vars = inventory / "host_vars"
+    host_vars.mkdir(exist_ok=True)
+    for source in (REPO / "docs" / "examples" / "dr" / "host_vars").glob("*.yml"):
+        (host_vars / source.name).write_text(source.read_text())
 
 
 def main() -> None:
