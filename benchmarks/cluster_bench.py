@@ -82,7 +82,8 @@ def log(message: str) -> None:
 
 
 def lab(*args: str, check: bool = True) -> str:
-    return subprocess.run([*LAB, *args], check=check, capture_output=True, text=True).stdout
+    return subprocess.run([*LAB, *args], check=check, capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL).stdout
 
 
 def on(host: str, command: str, check: bool = True) -> str:
@@ -108,7 +109,8 @@ def playbook(name: str, extra: dict) -> tuple[float, dict]:
     started = time.monotonic()
     run = subprocess.run([str(REPO / ".venv" / "bin" / "ansible-playbook"), "-i", str(BUILD / "inventory"),
                           f"lvs.cluster.{name}", "-e", json.dumps(extra)],
-                         capture_output=True, text=True, env=ansible_env(), check=False)
+                         capture_output=True, text=True, env=ansible_env(), check=False,
+                         stdin=subprocess.DEVNULL)
     seconds = time.monotonic() - started
     if run.returncode != 0:
         raise RuntimeError(f"{name} failed:\n{run.stdout[-4000:]}\n{run.stderr[-2000:]}")
@@ -134,7 +136,9 @@ def wait_until(condition, timeout: float, what: str) -> None:
 def start_probe(seconds: float) -> subprocess.Popen:
     count = int(seconds / PROBE_INTERVAL)
     command = f"python3 -c {shlex.quote(PROBE)} {count} {PROBE_INTERVAL} {PROBE_TIMEOUT} {VIP}"
-    return subprocess.Popen([*LAB, "ssh", "client", command], stdout=subprocess.PIPE, text=True)
+    # ssh makes the stdin it inherits non-blocking, which ansible-playbook refuses; give it none.
+    return subprocess.Popen([*LAB, "ssh", "client", command], stdout=subprocess.PIPE, text=True,
+                            stdin=subprocess.DEVNULL)
 
 
 def finish_probe(probe: subprocess.Popen) -> list[list]:
@@ -199,7 +203,8 @@ WAIT_RS_IN = f"until {TABLE_HAS_RS}; do sleep 0.05; done; date +%s.%N"
 
 def watch_until(command: str, action_host: str, action: str) -> float:
     """Seconds from ACTION on ACTION_HOST to the director's table showing its effect."""
-    watcher = subprocess.Popen([*LAB, "ssh", "director1", command], stdout=subprocess.PIPE, text=True)
+    watcher = subprocess.Popen([*LAB, "ssh", "director1", command], stdout=subprocess.PIPE, text=True,
+                               stdin=subprocess.DEVNULL)
     time.sleep(1.5)
     acted = float(on(action_host, f"date +%s.%N; {action}").split()[0])
     seen = float(watcher.communicate(timeout=90)[0].split()[-1])
