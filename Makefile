@@ -9,7 +9,7 @@ help:
 	@echo "make test       every test: yamllint, ansible-lint, sanity, unit, Molecule scenarios"
 	@echo "make test-fast  all but the Molecule scenarios"
 	@echo "make demo       bring the 5-host lab up (make demo-down removes it)"
-	@echo "make bench      converge and failover figures in the lab -> docs/benchmarks.md (about 40 min)"
+	@echo "make bench      converge, failover, detection and IPVS figures in the lab -> docs/benchmarks.md (about an hour)"
 
 venv:
 	@scripts/ensure-venv.sh $(VENV)
