@@ -81,21 +81,20 @@ def render_sysctl_file(sysctls: dict[str, t.Any]) -> str:
     return HEADER + "".join(f"{key} = {normalize_value(value)}\n" for key, value in sysctls.items())
 
 
+def _file_plan(wanted: str | None, live: str | None) -> tuple[str | None, bool]:
+    """(content to write, or None; whether to remove the file): nothing wanted removes it."""
+    if wanted is None:
+        return None, live is not None
+    return (wanted if live != wanted else None), False
+
+
 def plan(modules: list[str], sysctls: dict[str, t.Any], live: LiveState) -> Plan:
     """Pure: compare the wanted settings with the live state. Files with nothing to hold go away."""
     result = Plan()
-    if modules:
-        wanted = render_modules_file(modules)
-        if live.modules_file != wanted:
-            result.modules_file = wanted
-    elif live.modules_file is not None:
-        result.remove_modules_file = True
-    if sysctls:
-        wanted = render_sysctl_file(sysctls)
-        if live.sysctl_file != wanted:
-            result.sysctl_file = wanted
-    elif live.sysctl_file is not None:
-        result.remove_sysctl_file = True
+    result.modules_file, result.remove_modules_file = _file_plan(
+        render_modules_file(modules) if modules else None, live.modules_file)
+    result.sysctl_file, result.remove_sysctl_file = _file_plan(
+        render_sysctl_file(sysctls) if sysctls else None, live.sysctl_file)
     result.load_modules = [name for name in modules if normalize_module(name) not in live.loaded_modules]
     for key, value in sysctls.items():
         current = live.sysctl_values.get(key)
