@@ -103,16 +103,34 @@ def plan(modules: list[str], sysctls: dict[str, t.Any], live: LiveState) -> Plan
     return result
 
 
-def diff(plan_: Plan, live: LiveState, modules_path: str, sysctl_path: str) -> list[dict[str, str]]:
-    """One before/after pair per file, and one for the live values, as --diff shows them."""
-    diffs = []
+@dataclass(frozen=True)
+class FileChange:
+    """One boot file the run rewrites (after is its new content) or removes (after is None)."""
+
+    path: str
+    before: str | None
+    after: str | None
+
+
+def file_changes(plan_: Plan, live: LiveState, modules_path: str, sysctl_path: str) -> list[FileChange]:
+    """The boot files PLAN_ touches, paired with their paths; main() applies them, diff() shows them."""
+    changes = []
     for path, before, after, removed in (
         (modules_path, live.modules_file, plan_.modules_file, plan_.remove_modules_file),
         (sysctl_path, live.sysctl_file, plan_.sysctl_file, plan_.remove_sysctl_file),
     ):
-        if after is not None or removed:
-            diffs.append({"before_header": path, "after_header": path,
-                          "before": before or "", "after": "" if removed else t.cast(str, after)})
+        if removed:
+            changes.append(FileChange(path, before, None))
+        elif after is not None:
+            changes.append(FileChange(path, before, after))
+    return changes
+
+
+def diff(plan_: Plan, live: LiveState, modules_path: str, sysctl_path: str) -> list[dict[str, str]]:
+    """One before/after pair per file, and one for the live values, as --diff shows them."""
+    diffs = [{"before_header": change.path, "after_header": change.path,
+              "before": change.before or "", "after": change.after or ""}
+             for change in file_changes(plan_, live, modules_path, sysctl_path)]
     live_before = "".join(f"loaded {name}\n" for name in sorted(live.loaded_modules & {
         normalize_module(name) for name in plan_.load_modules}))
     live_after = "".join(f"loaded {normalize_module(name)}\n" for name in plan_.load_modules)

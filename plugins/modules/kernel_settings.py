@@ -88,6 +88,7 @@ from ansible_collections.lvs.cluster.plugins.module_utils._kernel import (
     KernelSettingsError,
     check_options,
     diff,
+    file_changes,
     plan,
     read_live,
     sysctl_path,
@@ -143,12 +144,11 @@ def main() -> None:
         except OSError as error:
             module.fail_json(msg=f"sysctls: cannot set {key} to {value!r}: {error.strerror}",
                              **{**result, "changed": True})
-    for path, content, remove in ((module.params["modules_file"], todo.modules_file, todo.remove_modules_file),
-                                  (module.params["sysctl_file"], todo.sysctl_file, todo.remove_sysctl_file)):
-        if remove:
-            os.remove(path)
-        elif content is not None:
-            write_file(module, path, content)
+    for change in file_changes(todo, live, module.params["modules_file"], module.params["sysctl_file"]):
+        if change.after is None:
+            os.remove(change.path)
+        else:
+            write_file(module, change.path, change.after)
     module.exit_json(**result)
 
 

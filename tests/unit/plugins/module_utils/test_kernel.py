@@ -7,7 +7,9 @@ from ansible_collections.lvs.cluster.plugins.module_utils._kernel import (
     KernelSettingsError,
     LiveState,
     check_options,
+    FileChange,
     diff,
+    file_changes,
     plan,
     read_loaded_modules,
     render_modules_file,
@@ -81,6 +83,14 @@ def test_nothing_to_hold_removes_the_files():
     assert todo.remove_modules_file and todo.remove_sysctl_file
     assert [entry["after"] for entry in diff(todo, converged(), "/m", "/s")] == ["", ""]
     assert not plan([], {}, LiveState(None, None, frozenset(), {})).changed
+
+
+def test_file_changes_pair_each_touched_file_with_its_path():
+    live = converged(sysctl_file=HEADER + "net.ipv4.ip_forward = 0\n")
+    assert file_changes(plan(MODULES, SYSCTLS, live), live, "/m", "/s") == [
+        FileChange("/s", HEADER + "net.ipv4.ip_forward = 0\n", render_sysctl_file(SYSCTLS))]
+    assert file_changes(plan([], SYSCTLS, converged()), converged(), "/m", "/s") == [
+        FileChange("/m", render_modules_file(MODULES), None)]
 
 
 @pytest.mark.parametrize("modules, sysctls, message", [
