@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-LAB = [sys.executable, str(REPO / "molecule" / "_lab" / "lab.py"), "--name", "bench"]
+LAB = [sys.executable, str(REPO / "molecule" / "_lab" / "lab.py"), "--name", "bench-ipvs"]
 SERVICES, REAL_SERVERS = 100, 100
 TOPOLOGY = [{"name": "director1", "groups": ["lvs_directors"],
              "interfaces": [{"segment": "public", "addresses": ["198.18.1.11/24"]}]}]
@@ -70,7 +70,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         (workdir / "topology.json").write_text(json.dumps(TOPOLOGY))
-        subprocess.run([*LAB, "up", "--topology", str(workdir / "topology.json")], check=True)
+        # The lab's own output goes to stderr: stdout carries only the figures (make bench quotes them).
+        subprocess.run([*LAB, "up", "--topology", str(workdir / "topology.json")], check=True, stdout=sys.stderr)
         try:
             inventory = workdir / "inventory.yml"
             inventory.write_text(subprocess.run([*LAB, "inventory"], check=True, capture_output=True, text=True).stdout)
@@ -78,7 +79,7 @@ def main() -> None:
                     " >/dev/null && modprobe ip_vs_wrr")
             run_benchmark(workdir, inventory)
         finally:
-            subprocess.run([*LAB, "down"], check=True)
+            subprocess.run([*LAB, "down"], check=True, stdout=sys.stderr)
 
 
 def run_benchmark(workdir: Path, inventory: Path) -> None:
