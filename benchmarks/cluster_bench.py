@@ -311,7 +311,8 @@ def spread(values: list[float]) -> str:
     return f"{statistics.median(values):.2f} (min {min(values):.2f}, max {max(values):.2f})"
 
 
-def plot(name: str, title: str, trials: list[list[list]]) -> str:
+def plot(name: str, title: str, trials: list[list[list]],
+         event: str = "failure injected at about 2 s") -> str:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -322,7 +323,7 @@ def plot(name: str, title: str, trials: list[list[list]]) -> str:
         axis.scatter(answered, [row] * len(answered), s=2, color="tab:green")
         axis.scatter(failed, [row] * len(failed), s=6, color="tab:red")
     axis.set_yticks(range(len(trials)), [f"trial {n + 1}" for n in range(len(trials))], fontsize=7)
-    axis.set_xlabel("seconds since the probe started (failure injected at about 2 s); green answered, red failed")
+    axis.set_xlabel(f"seconds since the probe started ({event}); green answered, red failed")
     axis.set_title(title, fontsize=9)
     figure.tight_layout()
     PLOTS.mkdir(parents=True, exist_ok=True)
@@ -410,8 +411,11 @@ def main() -> None:
             switchovers = [switchover_trial() for _trial in range(args.switchovers)]
             kinds["switchover"] = {"outages": [outage(r)[0] for r in switchovers],
                                    "failures": [outage(r)[1] for r in switchovers],
-                                   "requests": [len(r) for r in switchovers]}
-            log(f"{profile} switchover failures: {kinds['switchover']['failures']}")
+                                   "requests": [len(r) for r in switchovers],
+                                   "plot": plot(f"{profile}-switchover", f"{label}: switchover.yml and back",
+                                                switchovers, "switchover.yml starts at about 1 s")}
+            log(f"{profile} switchover failures: {kinds['switchover']['failures']}, failed requests sent at "
+                f"{[[sent for sent, ok in r if not ok] for r in switchovers]} s")
             report["profiles"][profile] = {"label": label, **kinds}
         # The fast profile stays on, untouched, while this machine works on the rest: the keepalived.conf
         # rendering and the IPVS module benchmark's own lab load it as a busy host would be.
@@ -477,7 +481,7 @@ def write_report(report: dict) -> None:
     lines += ["", "Targets (issue 7): fast profile hard-kill outage ≤ 0.5 s median; switchover 0 failed requests.",
               "keepalived's own bound for the seed setting is 3 × advert_int + skew ≈ 3.6 s.", ""]
     for profile in report["profiles"].values():
-        for kind in ("graceful", "hard"):
+        for kind in ("graceful", "hard", "switchover"):
             lines += [f"![{profile['label']}, {kind}]({profile[kind]['plot']})", ""]
     idle, converge_transitions = report["idle"], report["converge_transitions"]
     lines += ["## VRRP stability of the fast profile", "",
