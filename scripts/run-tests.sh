@@ -99,22 +99,61 @@ molecule_scenarios() {
     done
 }
 
+# Longest first, so the pool of parallel labs ends together; unlisted scenarios run last.
+MOLECULE_ORDER=(dr ipvs_modules nat tun vrrp_only lab)
+
+ordered_scenarios() {
+    local known scenario
+    mapfile -t known < <(molecule_scenarios)
+    for scenario in "${MOLECULE_ORDER[@]}"; do
+        [[ " ${known[*]} " == *" $scenario "* ]] && echo "$scenario"
+    done
+    for scenario in "${known[@]}"; do
+        [[ " ${MOLECULE_ORDER[*]} " == *" $scenario "* ]] || echo "$scenario"
+    done
+}
+
+# One scenario, its output to its own log; the result line is read when it ends.
+run_scenario() {
+    local scenario=$1 log=$2 t0=$SECONDS result=ok
+    molecule test -s "$scenario" > "$log" 2>&1 || result=FAILED
+    echo "$((SECONDS - t0)) $result" > "$log.result"
+}
+
+# Scenarios run LVS_TEST_JOBS at a time (default 2), each in its own lab slot: a
+# scenario leaves about half of the machine's two cores idle while it waits on
+# its hosts. Each scenario's log is printed whole when it ends.
 stage_molecule() {
-    local scenarios=("$@") scenario
+    local scenarios=("$@")
     if [[ ${#scenarios[@]} -eq 0 ]]; then
-        mapfile -t scenarios < <(molecule_scenarios)
+        mapfile -t scenarios < <(ordered_scenarios)
     fi
     if [[ ${#scenarios[@]} -eq 0 ]]; then
         echo "molecule: no scenarios yet"
         return 0
     fi
     scripts/host-deps.sh lab || return
-    local failures=0
+    local jobs=${LVS_TEST_JOBS:-2} logs="$repo/.build/molecule-logs" failures=0 scenario
+    rm -rf "$logs" && mkdir -p "$logs"
+    local -A running=()
+    finish_one() {
+        local pid ended took result
+        wait -n -p pid "${!running[@]}" || true
+        ended=${running[$pid]}
+        unset "running[$pid]"
+        read -r took result < "$logs/$ended.log.result" || { took="?"; result=FAILED; }
+        echo "==> molecule/$ended: $took s $result"
+        cat "$logs/$ended.log"
+        [[ $result == ok ]] || failures=$((failures + 1))
+        timings+=("  molecule/$ended: $took s $result")
+    }
     for scenario in "${scenarios[@]}"; do
-        local t0=$SECONDS result=ok
-        molecule test -s "$scenario" || { result=FAILED; failures=$((failures + 1)); }
-        timings+=("  molecule/$scenario: $((SECONDS - t0)) s $result")
+        while [[ ${#running[@]} -ge $jobs ]]; do finish_one; done
+        echo "==> molecule/$scenario: started ($(date -u +%H:%M:%S))"
+        run_scenario "$scenario" "$logs/$scenario.log" &
+        running[$!]=$scenario
     done
+    while [[ ${#running[@]} -gt 0 ]]; do finish_one; done
     # Every scenario's destroy must have left nothing of its lab on the machine.
     python3 molecule/_lab/lab.py leftovers || failures=$((failures + 1))
     return $((failures > 0))

@@ -21,6 +21,8 @@ the lab. Standard library only, run as root.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -253,6 +255,18 @@ def lab_links(slot: int | None = None) -> list[str]:
     return [link["ifname"] for link in links if re.fullmatch(link_pattern(slot), link["ifname"])]
 
 
+@contextlib.contextmanager
+def allocation_lock() -> Iterator[None]:
+    """Serialises what two labs starting at once would race for: the rootfs build and the slot."""
+    STATE_ROOT.mkdir(parents=True, exist_ok=True)
+    with open(STATE_ROOT / ".allocation.lock", "w", encoding="utf-8") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+
 def free_slot() -> int:
     taken = used_slots()
     existing = lab_links()
@@ -454,8 +468,9 @@ def firewall_rules(lab: Lab) -> list[list[str]]:
 def open_forwarding(lab: Lab) -> None:
     for binary in firewall_binaries():
         for rule in firewall_rules(lab):
-            if subprocess.run([binary, "-C", "FORWARD", *rule], capture_output=True, check=False).returncode != 0:
-                run([binary, "-I", "FORWARD", *rule], capture=True)
+            # -w: labs starting or stopping at once would otherwise fail on the xtables lock.
+            if subprocess.run([binary, "-w", "-C", "FORWARD", *rule], capture_output=True, check=False).returncode != 0:
+                run([binary, "-w", "-I", "FORWARD", *rule], capture=True)
 
 
 def close_forwarding(name: str) -> None:
@@ -465,7 +480,7 @@ def close_forwarding(name: str) -> None:
             if f'"lvs-lab:{name}"' in line or f"lvs-lab:{name} " in line + " ":
                 if line.startswith("-A FORWARD"):
                     argv = shlex.split(line)
-                    subprocess.run([binary, "-D", *argv[1:]], capture_output=True, check=False)
+                    subprocess.run([binary, "-w", "-D", *argv[1:]], capture_output=True, check=False)
 
 
 def nft_table(lab: Lab) -> str:
@@ -655,9 +670,10 @@ def lab_up(name: str, platforms: list[dict[str, Any]], instance_config: Path | N
         log(f"a lab named {name} is left from an earlier run; tearing it down first")
         lab_down(name)
     check_requirements(len(hosts), mem_mb)
-    rootfs = ensure_rootfs()
-    lab = Lab(name=name, slot=free_slot(), hosts=hosts, mem_mb=mem_mb)
-    lab.save()
+    with allocation_lock():
+        rootfs = ensure_rootfs()
+        lab = Lab(name=name, slot=free_slot(), hosts=hosts, mem_mb=mem_mb)
+        lab.save()
     run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"lvs-lab-{name}", "-f", str(lab.key)])
     write_ssh_config(lab)
     make_bridge(lab.mgmt_bridge, f"{MGMT_PREFIX}.{lab.slot}.1/24")
