@@ -17,12 +17,19 @@ description:
     director that masters it, each virtual service with protocol, port or fwmark, scheduler, forwarding method,
     persistence and health check, and each real server with its address and weight (drained ones at weight 0
     drawn dashed), plus NAT gateway VIPs and sorry servers.
+  - With O(mode=static) the directors are drawn as a static director draws them (M(lvs.cluster.director)'s
+    C(director_mode=static)): each holds the VIPs it masters, with no VRRP and no health checks.
   - C(playbooks/topology.yml) writes it for an inventory.
 options:
   _input:
     description: The cluster model.
     type: dict
     required: true
+  mode:
+    description: The directors' mode, C(director_mode) of the director role.
+    type: str
+    choices: [keepalived, static]
+    default: keepalived
 """
 
 EXAMPLES = r"""
@@ -47,7 +54,7 @@ def _text(*lines: str) -> str:
     return '"' + "<br/>".join(line.replace('"', "'") for line in lines) + '"'
 
 
-def _service_line(vs: dict, fwmark_rules: list[dict]) -> str:
+def _service_line(vs: dict, fwmark_rules: list[dict], checked: bool) -> str:
     if vs["fwmark"] is None:
         where = f"{vs['protocol'].lower()} {vs['vip']}:{vs['port']}"
     else:
@@ -58,22 +65,32 @@ def _service_line(vs: dict, fwmark_rules: list[dict]) -> str:
     extras = [vs["scheduler"], method]
     if vs.get("persistence_timeout"):
         extras.append(f"persistent {vs['persistence_timeout']} s")
-    if vs.get("health_check"):
+    if checked and vs.get("health_check"):
         extras.append(vs["health_check"]["type"])
     return f"{where} · {' · '.join(extras)}"
 
 
-def cluster_mermaid(model: dict) -> str:
+def _director_roles(model: dict, director: str, mode: str) -> list[str]:
+    if mode == "static":
+        return [f"holds {vip['address']}" for instance in model["vrrp_instances"] if instance["master"] == director
+                for vip in instance["vips"]]
+    roles = []
+    for instance in model["vrrp_instances"]:
+        role = "MASTER" if instance["master"] == director else "BACKUP"
+        roles.append(f"{role} {instance['name']} vrid {instance['virtual_router_id']} "
+                     f"prio {instance['priorities'][director]}")
+    return roles
+
+
+def cluster_mermaid(model: dict, mode: str = "keepalived") -> str:
+    if mode not in ("keepalived", "static"):
+        raise ValueError(f"cluster_mermaid: mode {mode!r} must be keepalived or static")
     lines = ["flowchart LR", "  clients((clients))"]
     directors = sorted({director for instance in model["vrrp_instances"] for director in instance["priorities"]})
-    lines.append('  subgraph directors["directors (keepalived: VRRP + IPVS)"]')
+    title = "static: VIPs and IPVS rules held by units, no keepalived" if mode == "static" else "keepalived: VRRP + IPVS"
+    lines.append(f'  subgraph directors["directors ({title})"]')
     for director in directors:
-        roles = []
-        for instance in model["vrrp_instances"]:
-            role = "MASTER" if instance["master"] == director else "BACKUP"
-            roles.append(f"{role} {instance['name']} vrid {instance['virtual_router_id']} "
-                         f"prio {instance['priorities'][director]}")
-        lines.append(f"    {_node('d', director)}[{_text(director, *roles)}]")
+        lines.append(f"    {_node('d', director)}[{_text(director, *_director_roles(model, director, mode))}]")
     lines.append("  end")
     vip_nodes = {}
     for instance in model["vrrp_instances"]:
@@ -91,7 +108,7 @@ def cluster_mermaid(model: dict) -> str:
             lines.append(f"  clients --> {vip_nodes[vip]}")
     for index, vs in enumerate(model["virtual_servers"]):
         node = _node("svc", index)
-        lines.append(f"  {node}[{_text(vs['name'], _service_line(vs, model.get('fwmark_rules', [])))}]")
+        lines.append(f"  {node}[{_text(vs['name'], _service_line(vs, model.get('fwmark_rules', []), mode == 'keepalived'))}]")
         if vs["vip"] in vip_nodes:
             lines.append(f"  {vip_nodes[vs['vip']]} --> {node}")
         for rs in vs["real_servers"]:

@@ -39,3 +39,12 @@ def test_a_drained_real_server_is_drawn_dashed_at_weight_0() -> None:
     lines = draw(hostvars)
     assert "  svc_0 -.->|weight 0| rs_rs2" in lines
     assert "  svc_0 -->|weight 1| rs_rs1" in lines
+
+
+def test_a_static_director_is_drawn_holding_its_vips_without_vrrp_or_checks() -> None:
+    model = cluster_model(SERVICES, GROUPS["lvs_directors"], GROUPS, HOSTVARS, {"interface": "eth1"})
+    lines = cluster_mermaid(model, "static").splitlines()
+    assert '  subgraph directors["directors (static: VIPs and IPVS rules held by units, no keepalived)"]' in lines
+    assert '    d_director1["director1<br/>holds 198.18.1.50"]' in lines
+    assert '  svc_0["web<br/>tcp 198.18.1.50:80 · wrr · DR"]' in lines
+    assert not any("vrid" in line or "CHECK" in line for line in lines)
