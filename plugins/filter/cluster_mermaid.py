@@ -17,8 +17,8 @@ description:
     director that masters it, each virtual service with protocol, port or fwmark, scheduler, forwarding method,
     persistence and health check, and each real server with its address and weight (drained ones at weight 0
     drawn dashed), plus NAT gateway VIPs and sorry servers.
-  - With O(mode=static) the directors are drawn as a static director draws them (M(lvs.cluster.director)'s
-    C(director_mode=static)): each holds the VIPs it masters, with no VRRP and no health checks.
+  - With O(mode=static) the directors are drawn as the director role's C(director_mode=static) runs them, each
+    holding the VIPs it masters, with no VRRP and no health checks.
   - C(playbooks/topology.yml) writes it for an inventory.
 options:
   _input:
