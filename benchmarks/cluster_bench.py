@@ -71,33 +71,14 @@ PROFILES = {
     "fast": ("fast profile: director_vrrp_fast_failover (VRRP v3, advert_int 0.1, garp without delay)",
              {"director_vrrp_fast_failover": True}),
 }
-# Each request runs in its own thread, started on schedule: a request that waits out its timeout
-# does not hold back the next one, so the outage is seen to within one interval.
-PROBE = r"""
-import json, socket, sys, threading, time
-count, interval, timeout, vip = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
-results = [None] * count
-
-def request(number, sent):
-    deadline, ok = time.monotonic() + timeout, False
-    try:
-        with socket.create_connection((vip, 80), timeout=timeout) as sock:
-            sock.settimeout(max(0.001, deadline - time.monotonic()))
-            sock.sendall(b"GET / HTTP/1.0\r\n\r\n")
-            ok = sock.recv(64).split(b" ")[1:2] == [b"200"]
-    except OSError:
-        pass
-    results[number] = [round(sent, 4), ok]
-
-started, threads = time.monotonic(), []
-for number in range(count):
-    time.sleep(max(0.0, started + number * interval - time.monotonic()))
-    threads.append(threading.Thread(target=request, args=(number, time.monotonic() - started)))
-    threads[-1].start()
-for thread in threads:
-    thread.join()
-print(json.dumps(results))
-"""
+# The scenarios' client probe: each request in its own thread, started on schedule, so a request
+# that waits out its timeout does not hold back the next one and the outage is seen to within
+# one interval.
+PROBE_PATH = REPO / "molecule" / "_shared" / "files" / "http_probe.py"
+PROBE = PROBE_PATH.read_text()
+_probe_spec = importlib.util.spec_from_file_location("http_probe", PROBE_PATH)
+http_probe = importlib.util.module_from_spec(_probe_spec)
+_probe_spec.loader.exec_module(http_probe)
 
 
 def log(message: str) -> None:
@@ -158,27 +139,20 @@ def wait_until(condition, timeout: float, what: str) -> None:
 
 def start_probe(seconds: float) -> subprocess.Popen:
     count = int(seconds / PROBE_INTERVAL)
-    command = f"python3 -c {shlex.quote(PROBE)} {count} {PROBE_INTERVAL} {PROBE_TIMEOUT} {VIP}"
+    command = (f"python3 -c {shlex.quote(PROBE)} http://{VIP}/ --count {count} --interval {PROBE_INTERVAL}"
+               f" --timeout {PROBE_TIMEOUT} --timeline")
     # ssh makes the stdin it inherits non-blocking, which ansible-playbook refuses; give it none.
     return subprocess.Popen([*LAB, "ssh", "client", command], stdout=subprocess.PIPE, text=True,
                             stdin=subprocess.DEVNULL)
 
 
 def finish_probe(probe: subprocess.Popen) -> list[list]:
-    return json.loads(probe.communicate(timeout=120)[0])
+    return json.loads(probe.communicate(timeout=120)[0])["timeline"]
 
 
-def outage(results: list[list]) -> tuple[float, int]:
+def outage(timeline: list[list]) -> tuple[float, int]:
     """Longest run of failures in seconds (first failed send to the next answered send), and failures."""
-    longest, gap_start = 0.0, None
-    for sent, ok in results:
-        if not ok and gap_start is None:
-            gap_start = sent
-        elif ok and gap_start is not None:
-            longest, gap_start = max(longest, sent - gap_start), None
-    if gap_start is not None:
-        longest = max(longest, results[-1][0] - gap_start)
-    return round(longest, 3), sum(1 for _sent, ok in results if not ok)
+    return http_probe.longest_gap(timeline), sum(1 for _sent, answered in timeline if not answered)
 
 
 def settle_on_director1() -> None:
@@ -216,45 +190,30 @@ def switchover_trial() -> list[list]:
     return results
 
 
-REAL_SERVER = "198.18.1.22:80"
-# Runs on the master director: polls its IPVS table every 50 ms until the real server is out of
-# (absent or weight 0) or back in every given service, and prints when each one changed by the
-# director's clock. UML kernels read the machine's clock, so every lab host agrees on it.
-TABLE_WATCHER = r"""
-import json, os, subprocess, sys, time
-want_in, real_server, vips = sys.argv[1] == "in", sys.argv[2], sys.argv[3:]
-seen, deadline = {}, time.time() + 90
-while len(seen) < len(vips) and time.time() < deadline:
-    table = subprocess.run(["ipvsadm", "-Ln"], capture_output=True, text=True, check=True,
-                           env={**os.environ, "LC_ALL": "C"}).stdout
-    now, service, present = time.time(), None, set()
-    for line in table.splitlines():
-        fields = line.split()
-        if fields[:1] in (["TCP"], ["UDP"], ["SCTP"]):
-            service = fields[1].rsplit(":", 1)[0]
-        elif fields[:1] == ["->"] and fields[1] == real_server and int(fields[3]) > 0:
-            present.add(service)
-    for vip in vips:
-        if vip not in seen and (vip in present) == want_in:
-            seen[vip] = now
-    time.sleep(0.05)
-print(json.dumps(seen))
-"""
+REAL_SERVER = "198.18.1.22"
+# The scenarios' watcher runs on the master director: it polls the IPVS table every 50 ms until
+# the real server is out of (absent or weight 0) or back in every detection service, and notes
+# when each one changed by the director's clock. UML kernels read the machine's clock, so every
+# lab host agrees on it.
+TABLE_WATCHER = (REPO / "molecule" / "_shared" / "files" / "table_watch.py").read_text()
 
 
 DETECTION_VIPS = [vip for vip, *_rest in DETECTION_SERVICES]
 
 
 def table_watcher(direction: str) -> subprocess.Popen:
-    return subprocess.Popen([*LAB, "ssh", "director1", f"python3 -c {shlex.quote(TABLE_WATCHER)} {direction} "
-                             f"{REAL_SERVER} {' '.join(DETECTION_VIPS)}"],
+    wanted = "--present" if direction == "in" else "--absent"
+    keys = " ".join(f"tcp:{vip}:80" for vip in DETECTION_VIPS)
+    return subprocess.Popen([*LAB, "ssh", "director1", f"python3 -c {shlex.quote(TABLE_WATCHER)} {REAL_SERVER} 90"
+                             f" --interval 0.05 {wanted} {keys}"],
                             stdout=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
 
 
 def watched(watcher: subprocess.Popen, direction: str) -> dict[str, float]:
     """When the watcher saw the real server go DIRECTION in each service; every service must have."""
-    seen = json.loads(watcher.communicate(timeout=120)[0])
-    missing = [vip for vip in DETECTION_VIPS if vip not in seen]
+    reached = json.loads(watcher.communicate(timeout=120)[0])["reached"]
+    seen = {vip: reached[f"tcp:{vip}:80"] for vip in DETECTION_VIPS}
+    missing = [vip for vip, at in seen.items() if at is None]
     if missing:
         raise RuntimeError(f"{REAL_SERVER} never went {direction} in the table of {missing} within 90 s")
     return seen

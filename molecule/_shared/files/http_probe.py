@@ -1,38 +1,91 @@
-"""Requests a URL with a new TCP connection each time, at a fixed rate, and reports what answered.
+"""Requests a URL on a fixed schedule, each request on a new TCP connection, and reports what answered.
 
-    http_probe.py URL COUNT INTERVAL_S TIMEOUT_S
-Prints JSON: answers per body, failures, and the longest run of failures in seconds.
+    http_probe.py URL --count N [--interval S] [--timeout S] [--stop-file PATH] [--timeline]
+
+Request n is sent at start + n x interval in a thread of its own, so a request that waits out its
+timeout does not hold back the next one: failures and the longest gap are seen to within one
+interval. It stops after COUNT requests, or earlier once STOP_FILE exists.
+
+Prints JSON: requests, failures, answers (count per response body), longest_gap_s (from the
+first failed send to the next answered send), failure_times (epoch seconds of each failed send),
+started and ended (epoch seconds), and with --timeline each request as [seconds after start,
+answered]. The molecule scenarios and `make bench` both use it.
 """
+import argparse
 import json
-import sys
+import os
+import threading
 import time
 import urllib.request
 
 
-def main() -> None:
-    url, count, interval, timeout = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
-    answers: dict = {}
-    failures, gap_start, longest_gap = 0, None, 0.0
-    started = time.monotonic()
-    for number in range(count):
-        due = started + number * interval
-        time.sleep(max(0.0, due - time.monotonic()))
-        sent = time.monotonic()
-        try:
-            with urllib.request.urlopen(url, timeout=timeout) as response:
-                body = response.read().decode().strip()
-            answers[body] = answers.get(body, 0) + 1
-            if gap_start is not None:
-                longest_gap = max(longest_gap, sent - gap_start)
-                gap_start = None
-        except OSError:
-            failures += 1
-            if gap_start is None:
-                gap_start = sent
+def fetch(url: str, timeout: float) -> str | None:
+    """The response body, or None when the request failed (refused, timed out, not 2xx)."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.read().decode().strip()
+    except OSError:
+        return None
+
+
+def longest_gap(timeline: list[tuple[float, bool]]) -> float:
+    """Seconds from the first failed send to the next answered send, the longest such run."""
+    longest, gap_start = 0.0, None
+    for sent, answered in timeline:
+        if not answered and gap_start is None:
+            gap_start = sent
+        elif answered and gap_start is not None:
+            longest, gap_start = max(longest, sent - gap_start), None
     if gap_start is not None:
-        longest_gap = max(longest_gap, time.monotonic() - gap_start)
-    print(json.dumps({"answers": answers, "failures": failures, "requests": count,
-                      "longest_gap_s": round(longest_gap, 2)}))
+        longest = max(longest, timeline[-1][0] - gap_start)
+    return round(longest, 3)
+
+
+def probe(url: str, count: int, interval: float, timeout: float, stop_file: str | None) -> dict:
+    results: list = []
+
+    def request(number: int, sent: float) -> None:
+        results[number] = (sent, fetch(url, timeout))
+
+    started_epoch, started = time.time(), time.monotonic()
+    threads = []
+    for number in range(count):
+        time.sleep(max(0.0, started + number * interval - time.monotonic()))
+        if stop_file and os.path.exists(stop_file):
+            break
+        results.append(None)
+        if number % 200 == 0:  # a long probe would otherwise hold every finished thread until the end
+            threads = [thread for thread in threads if thread.is_alive()]
+        threads.append(threading.Thread(target=request, args=(number, time.monotonic() - started)))
+        threads[-1].start()
+    for thread in threads:
+        thread.join()
+    answers: dict[str, int] = {}
+    for _sent, body in results:
+        if body is not None:
+            answers[body] = answers.get(body, 0) + 1
+    timeline = [(round(sent, 4), body is not None) for sent, body in results]
+    failure_times = [round(started_epoch + sent, 2) for sent, answered in timeline if not answered]
+    return {
+        "requests": len(results), "failures": len(failure_times), "answers": answers,
+        "longest_gap_s": longest_gap(timeline), "failure_times": failure_times,
+        "started": round(started_epoch, 2), "ended": round(time.time(), 2), "timeline": timeline,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Requests a URL on a fixed schedule and reports what answered.")
+    parser.add_argument("url")
+    parser.add_argument("--count", type=int, required=True, help="requests to send at most")
+    parser.add_argument("--interval", type=float, default=0.05, help="seconds between sends (0.05)")
+    parser.add_argument("--timeout", type=float, default=1.0, help="seconds a request may take (1)")
+    parser.add_argument("--stop-file", help="stop sending once this file exists")
+    parser.add_argument("--timeline", action="store_true", help="include every request's send time and outcome")
+    args = parser.parse_args()
+    report = probe(args.url, args.count, args.interval, args.timeout, args.stop_file)
+    if not args.timeline:
+        del report["timeline"]
+    print(json.dumps(report))
 
 
 if __name__ == "__main__":

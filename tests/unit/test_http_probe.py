@@ -1,0 +1,103 @@
+"""The client probe of the scenarios and the benchmark, against HTTP servers on loopback."""
+from __future__ import annotations
+
+import http.server
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+PROBE = Path(__file__).resolve().parents[2] / "molecule" / "_shared" / "files" / "http_probe.py"
+
+
+def run_probe(*args: str) -> dict:
+    run = subprocess.run([sys.executable, str(PROBE), *args], capture_output=True, text=True, check=True, timeout=60)
+    return json.loads(run.stdout)
+
+
+class Responder(http.server.BaseHTTPRequestHandler):
+    """Answers its server's name; the first request waits out `stall_first` seconds first."""
+
+    def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
+        server = self.server
+        with server.lock:
+            server.seen += 1
+            stall = server.stall_first if server.seen == 1 else 0.0
+        time.sleep(stall)
+        body = server.name.encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def responder() -> Iterator[http.server.ThreadingHTTPServer]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Responder)
+    server.name, server.stall_first, server.seen, server.lock = "rs1", 0.0, 0, threading.Lock()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def url_of(server: http.server.ThreadingHTTPServer) -> str:
+    return f"http://127.0.0.1:{server.server_address[1]}/"
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_every_answer_is_counted_by_body(responder) -> None:
+    report = run_probe(url_of(responder), "--count", "12", "--interval", "0.01")
+    assert (report["requests"], report["failures"], report["answers"]) == (12, 0, {"rs1": 12})
+    assert report["longest_gap_s"] == 0.0 and report["failure_times"] == []
+    assert "timeline" not in report
+
+
+def test_refused_requests_are_failures_with_their_times() -> None:
+    before = time.time()
+    report = run_probe(f"http://127.0.0.1:{closed_port()}/", "--count", "5", "--interval", "0.02", "--timeline")
+    assert (report["requests"], report["failures"], report["answers"]) == (5, 5, {})
+    assert all(before - 1 <= at <= time.time() + 1 for at in report["failure_times"])
+    assert [answered for _sent, answered in report["timeline"]] == [False] * 5
+    # The gap runs from the first failed send to the last one, as no answer ended it.
+    assert report["longest_gap_s"] == pytest.approx(report["timeline"][-1][0] - report["timeline"][0][0], abs=0.01)
+
+
+def test_a_request_that_times_out_does_not_hold_back_the_next(responder) -> None:
+    responder.stall_first = 1.0
+    report = run_probe(url_of(responder), "--count", "6", "--interval", "0.05", "--timeout", "0.5", "--timeline")
+    assert report["failures"] == 1 and report["answers"] == {"rs1": 5}
+    assert [answered for _sent, answered in report["timeline"]] == [False, True, True, True, True, True]
+    # The second request went out on schedule, long before the first one gave up.
+    assert report["timeline"][1][0] < 0.5
+    assert report["longest_gap_s"] == pytest.approx(report["timeline"][1][0], abs=0.01)
+
+
+def test_the_stop_file_ends_the_probe(responder, tmp_path) -> None:
+    stop_file = tmp_path / "stop"
+    stop_file.touch()
+    report = run_probe(url_of(responder), "--count", "1000", "--stop-file", str(stop_file))
+    assert (report["requests"], report["failures"], report["answers"]) == (0, 0, {})
+
+
+def test_a_stop_file_that_appears_later_ends_the_probe(responder, tmp_path) -> None:
+    stop_file = tmp_path / "stop"
+    threading.Timer(0.5, stop_file.touch).start()
+    report = run_probe(url_of(responder), "--count", "100000", "--interval", "0.01", "--stop-file", str(stop_file))
+    assert 0 < report["requests"] < 100000 and report["failures"] == 0
+    assert report["answers"] == {"rs1": report["requests"]}
