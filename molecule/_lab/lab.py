@@ -426,7 +426,9 @@ def link_exists(name: str) -> bool:
 
 def make_bridge(name: str, address: str | None) -> None:
     if not link_exists(name):
-        run(["ip", "link", "add", name, "type", "bridge"])
+        # Like an unmanaged switch, every port gets every multicast: the segments have no MLD
+        # querier, and IPv6 VRRP (ff02::12) and neighbour solicitations must not hang on one.
+        run(["ip", "link", "add", name, "type", "bridge", "mcast_snooping", "0"])
     # The machine takes no part on data segments: no IPv6 autoconf, no address.
     Path(f"/proc/sys/net/ipv6/conf/{name}/disable_ipv6").write_text("1")
     if address:

@@ -54,11 +54,15 @@ def _text(*lines: str) -> str:
     return '"' + "<br/>".join(line.replace('"', "'") for line in lines) + '"'
 
 
+def _endpoint(address: str, port) -> str:
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+
+
 def _service_line(vs: dict, fwmark_rules: list[dict], checked: bool) -> str:
     if vs["fwmark"] is None:
-        where = f"{vs['protocol'].lower()} {vs['vip']}:{vs['port']}"
+        where = f"{vs['protocol'].lower()} {_endpoint(vs['vip'], vs['port'])}"
     else:
-        marked = [f"{rule['protocol']} {rule['vip']}:{','.join(rule['ports'])}" for rule in fwmark_rules
+        marked = [f"{rule['protocol']} {_endpoint(rule['vip'], ','.join(rule['ports']))}" for rule in fwmark_rules
                   if rule["mark"] == vs["fwmark"] and rule["family"] == vs["family"]]
         where = f"fwmark {vs['fwmark']}" + (f" ({marked[0]})" if marked else "")
     method = vs["method"] + (f" {vs['tunnel_type']}" if vs.get("tunnel_type") else "")
@@ -102,7 +106,7 @@ def cluster_mermaid(model: dict, mode: str = "keepalived") -> str:
             label = _text(f"{kind} {vip['address']}", instance["interface"])
             lines.append(f"  {node}{{{{{label}}}}}")
             lines.append(f"  {_node('d', instance['master'])} == master ==> {node}")
-    real_servers = {}
+    real_servers, real_server_addresses = {}, {}
     for vip in dict.fromkeys(vs["vip"] for vs in model["virtual_servers"]):
         if vip in vip_nodes:
             lines.append(f"  clients --> {vip_nodes[vip]}")
@@ -113,8 +117,11 @@ def cluster_mermaid(model: dict, mode: str = "keepalived") -> str:
             lines.append(f"  {vip_nodes[vs['vip']]} --> {node}")
         for rs in vs["real_servers"]:
             rs_node = _node("rs", rs["host"])
-            if rs_node not in real_servers:
-                real_servers[rs_node] = f"  {rs_node}[{_text(rs['host'], rs['address'])}]"
+            # A dual-stack real server is one node showing each address it serves at.
+            addresses = real_server_addresses.setdefault(rs_node, [rs["host"]])
+            if rs["address"] not in addresses:
+                addresses.append(rs["address"])
+            real_servers[rs_node] = f"  {rs_node}[{_text(*addresses)}]"
             arrow = "-.->" if rs["weight"] == 0 else "-->"
             lines.append(f"  {node} {arrow}|weight {rs['weight']}| {rs_node}")
         sorry = vs.get("sorry_server")

@@ -139,7 +139,7 @@ def _slug(*parts):
     return re.sub(r"[^A-Za-z0-9_]", "_", "_".join(str(part) for part in parts))
 
 
-REAL_SERVER_VARS = ("realserver_address", "ansible_host", "realserver_weight", "realserver_state",
+REAL_SERVER_VARS = ("realserver_address", "realserver_address6", "ansible_host", "realserver_weight", "realserver_state",
                     "realserver_uthreshold", "realserver_lthreshold")
 
 
@@ -233,14 +233,33 @@ class _Builder:
             self.real_server_vars[host] = {key: host_vars[key] for key in REAL_SERVER_VARS if key in host_vars}
         return self.real_server_vars[host]
 
-    def real_server(self, host, path):
+    def address_of(self, host, host_vars, family):
+        """HOST's address for services of FAMILY: realserver_address6 for IPv6 ones when set, else
+        realserver_address (default ansible_host, then the name); the variable's name, and None when invalid."""
+        if family == "inet6" and "realserver_address6" in host_vars:
+            given = host_vars["realserver_address6"]
+            address = _address(given)
+            if address is None or address.version != 6:
+                self.error(f"hostvars[{host}].realserver_address6: {given!r} is not an IPv6 address")
+                return "realserver_address6", None
+            return "realserver_address6", address
+        given = host_vars.get("realserver_address", host_vars.get("ansible_host", host))
+        address = _address(given)
+        if address is None:
+            self.error(f"hostvars[{host}].realserver_address: {given!r} is not an IP address")
+        return "realserver_address", address
+
+    def real_server(self, host, path, family):
         host_vars = self.read_real_server_vars(host)
-        address = _address(host_vars.get("realserver_address", host_vars.get("ansible_host", host)))
+        variable, address = self.address_of(host, host_vars, family)
         weight = host_vars.get("realserver_weight", 1)
         state = host_vars.get("realserver_state", "present")
         if address is None:
-            self.error(f"hostvars[{host}].realserver_address: "
-                       f"{host_vars.get('realserver_address', host_vars.get('ansible_host', host))!r} is not an IP address")
+            return None
+        if (address.version == 6) != (family == "inet6"):
+            hint = (f"; set realserver_address6 for IPv6 services" if family == "inet6" else "")
+            self.error(f"hostvars[{host}].{variable}: {address} is not of the address family of {path} "
+                       f"({'IPv6' if family == 'inet6' else 'IPv4'}); keepalived would skip it{hint}")
             return None
         if not isinstance(weight, int) or isinstance(weight, bool) or weight < 0:
             self.error(f"hostvars[{host}].realserver_weight: {weight!r} must be a whole number, 0 or more")
@@ -259,7 +278,7 @@ class _Builder:
                 entry[key] = host_vars[f"realserver_{key}"]
         return entry
 
-    def real_servers(self, service, path):
+    def real_servers(self, service, path, family):
         group = service.get("real_servers_group")
         members = self.groups.get(group) if group else None
         if not group:
@@ -268,21 +287,22 @@ class _Builder:
         if not members:
             self.error(f"{path}.real_servers_group: group {group!r} does not exist or is empty")
             return []
-        return [entry for entry in (self.real_server(host, f"{path}.real_servers_group") for host in members) if entry]
+        return [entry for entry in (self.real_server(host, f"{path}.real_servers_group", family) for host in members) if entry]
 
-    def sorry_server(self, service, path, port):
+    def sorry_server(self, service, path, port, family):
         name = service.get("sorry_server")
         if name is None:
             return None
         if name in self.hostvars:
-            host_vars = self.hostvars[name]
-            address = _address(host_vars.get("realserver_address", host_vars.get("ansible_host", name)))
+            _variable, address = self.address_of(name, self.read_real_server_vars(name), family)
+            if address is None:
+                return None
             host = name
         else:
             address, host = _address(name), None
-        if address is None:
-            self.error(f"{path}.sorry_server: {name!r} is neither an inventory host nor an IP address")
-            return None
+            if address is None:
+                self.error(f"{path}.sorry_server: {name!r} is neither an inventory host nor an IP address")
+                return None
         return {"host": host, "address": str(address), "port": service.get("sorry_server_port", port)}
 
     # Services -----------------------------------------------------------------------------
@@ -348,12 +368,8 @@ class _Builder:
         if vip_entry not in instance["vips"]:
             instance["vips"].append(vip_entry)
         gateway = self.gateway(service, path, family, master, instance) if method == "nat" else None
-        real_servers = self.real_servers(service, path)
-        for entry in real_servers:
-            if _address(entry["address"]).version != vip.version:
-                self.error(f"hostvars[{entry['host']}].realserver_address: {entry['address']} is not of the address "
-                           f"family of {path}.vip {vip}; keepalived would skip it")
-        sorry = self.sorry_server(service, path, rs_port)
+        real_servers = self.real_servers(service, path, family)
+        sorry = self.sorry_server(service, path, rs_port, family)
         check = self.check(service.get("health_check"), path)
         self.virtual_servers.append({
             "name": service.get("name", f"{vip}:{port if fwmark is None else 'fwmark' + str(fwmark)}"),

@@ -254,3 +254,31 @@ def test_with_unicast_vrrp_only_the_other_directors_are_let_in() -> None:
     result = model([WEB], hostvars, {"unicast": True})
     assert [(o["protocol"], o["source"]) for o in firewall_openings(result, "director1")] == [
         ("112", "198.18.1.12"), ("tcp", None)]
+
+
+def test_dual_stack_real_servers_serve_ipv6_services_at_realserver_address6() -> None:
+    hostvars = copy.deepcopy(HOSTVARS)
+    hostvars["rs1"]["realserver_address6"] = "2001:db8:1::21"
+    hostvars["rs2"]["realserver_address6"] = "2001:db8:1::22"
+    hostvars["sorry1"]["realserver_address6"] = "2001:db8:1::30"
+    result = model([{**WEB, "sorry_server": "sorry1"}, {**WEB, "vip": "2001:db8:1::50", "sorry_server": "sorry1"}], hostvars)
+    assert result["errors"] == []
+    ipv4, ipv6 = result["virtual_servers"]
+    assert [rs["address"] for rs in ipv4["real_servers"]] == ["198.18.1.21", "198.18.1.22"]
+    assert [rs["address"] for rs in ipv6["real_servers"]] == ["2001:db8:1::21", "2001:db8:1::22"]
+    assert [rs["weight"] for rs in ipv6["real_servers"]] == [1, 3]
+    assert (ipv4["sorry_server"]["address"], ipv6["sorry_server"]["address"]) == ("198.18.1.30", "2001:db8:1::30")
+    assert result["real_server_hosts"]["rs1"]["dr_vips"] == ["198.18.1.50", "2001:db8:1::50"]
+
+
+@pytest.mark.parametrize(("address6", "message"), [
+    (None, "hostvars[rs1].realserver_address: 198.18.1.21 is not of the address family of lvs_virtual_services[0]"
+           ".real_servers_group (IPv6); keepalived would skip it; set realserver_address6 for IPv6 services"),
+    ("198.18.1.21", "hostvars[rs1].realserver_address6: '198.18.1.21' is not an IPv6 address"),
+])
+def test_an_ipv6_service_needs_ipv6_real_server_addresses(address6, message) -> None:
+    hostvars = copy.deepcopy(HOSTVARS)
+    if address6:
+        hostvars["rs1"]["realserver_address6"] = address6
+    errors = model([{**WEB, "vip": "2001:db8:1::50"}], hostvars)["errors"]
+    assert message in errors, errors
