@@ -145,6 +145,13 @@ def test_tun_types_fast_failover_and_nopreempt(tmp_path: Path) -> None:
     assert "state MASTER" not in conf
 
 
+def test_preempt_delay_starts_every_instance_backup(tmp_path: Path) -> None:
+    # keepalived ignores preempt_delay on an instance whose initial state is MASTER.
+    confs = render(tmp_path, {"lvs_virtual_services": [WEB], "director_vrrp_preempt_delay": 5})
+    for conf in confs.values():
+        assert "preempt_delay 5" in conf and "state BACKUP" in conf and "state MASTER" not in conf
+
+
 def test_keepalived_rejects_are_not_written(tmp_path: Path) -> None:
     bad = {**WEB, "extra_lines": ["no_such_keyword 1"]}
     run = run_render(write_inventory(tmp_path, {"lvs_virtual_services": [bad]}), tmp_path, {})
