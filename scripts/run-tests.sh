@@ -100,7 +100,7 @@ molecule_scenarios() {
 }
 
 # Longest first, so the pool of parallel labs ends together; unlisted scenarios run last.
-MOLECULE_ORDER=(dr changes checkers tun persistence static nat ipvs_modules vrrp_only lab)
+MOLECULE_ORDER=(dr changes vrrp_only nat persistence checkers tun static ipvs_modules lab)
 
 ordered_scenarios() {
     local known scenario
