@@ -257,7 +257,7 @@ class _Builder:
         if address is None:
             return None
         if (address.version == 6) != (family == "inet6"):
-            hint = (f"; set realserver_address6 for IPv6 services" if family == "inet6" else "")
+            hint = "; set realserver_address6 for IPv6 services" if family == "inet6" else ""
             self.error(f"hostvars[{host}].{variable}: {address} is not of the address family of {path} "
                        f"({'IPv6' if family == 'inet6' else 'IPv4'}); keepalived would skip it{hint}")
             return None
