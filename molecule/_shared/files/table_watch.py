@@ -1,14 +1,17 @@
 """Polls the IPVS table and notes when each named service first reaches the state wanted for one
 real server, and whether services that should keep it did.
 
-    table_watch.py REAL_SERVER TIMEOUT_S [--interval S] --present KEY... --absent KEY... --steady KEY...
+    table_watch.py REAL_SERVER TIMEOUT_S [--interval S] [--ready-file PATH] --present KEY... --absent KEY...
+                   --steady KEY...
 
 KEY names a service as PROTOCOL:VIP:PORT (tcp:198.18.8.50:80, udp:[2001:db8::50]:53) or fwm:MARK.
 The real server (an address) is in a service when it is one of its destinations with a weight
 above 0. Prints JSON: "reached" maps each present or absent KEY to the epoch time a poll first
 saw it there (null if none did within TIMEOUT_S); "left" maps each steady KEY that lost the real
 server at any poll to the first such time. Times are taken when a poll's listing has been read,
-so a change is never stamped before it happened. The molecule scenarios and `make bench` both use it.
+so a change is never stamped before it happened; READY_FILE is created once the first poll has
+been read, so a caller can start the change only then. The molecule scenarios and `make bench`
+both use it.
 """
 from __future__ import annotations
 
@@ -51,6 +54,7 @@ def main() -> None:
     parser.add_argument("real_server")
     parser.add_argument("timeout", type=float)
     parser.add_argument("--interval", type=float, default=0.1, help="seconds between polls (0.1)")
+    parser.add_argument("--ready-file", help="created once the first poll has been read")
     parser.add_argument("--present", nargs="*", default=[])
     parser.add_argument("--absent", nargs="*", default=[])
     parser.add_argument("--steady", nargs="*", default=[])
@@ -61,6 +65,9 @@ def main() -> None:
     while time.time() < deadline:
         current = serving(read_table(), args.real_server)
         seen_at = round(time.time(), 2)
+        if args.ready_file and not os.path.exists(args.ready_file):
+            with open(args.ready_file, "w", encoding="utf-8"):
+                pass
         for key in args.present:
             if reached[key] is None and key in current:
                 reached[key] = seen_at
