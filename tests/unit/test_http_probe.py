@@ -76,6 +76,8 @@ def test_refused_requests_are_failures_with_their_times() -> None:
     assert [answered for _sent, answered in report["timeline"]] == [False] * 5
     # The gap runs from the first failed send to the last one, as no answer ended it.
     assert report["longest_gap_s"] == pytest.approx(report["timeline"][-1][0] - report["timeline"][0][0], abs=0.01)
+    assert [outage["s"] for outage in report["outages"]] == [report["longest_gap_s"]]
+    assert report["outages"][0]["at"] == report["failure_times"][0]
 
 
 def test_a_request_that_times_out_does_not_hold_back_the_next(responder) -> None:
@@ -101,3 +103,15 @@ def test_a_stop_file_that_appears_later_ends_the_probe(responder, tmp_path) -> N
     report = run_probe(url_of(responder), "--count", "100000", "--interval", "0.01", "--stop-file", str(stop_file))
     assert 0 < report["requests"] < 100000 and report["failures"] == 0
     assert report["answers"] == {"rs1": report["requests"]}
+
+
+def test_every_run_of_failures_is_an_outage_from_its_first_failed_send_to_the_next_answer() -> None:
+    sys.path.insert(0, str(PROBE.parent))
+    try:
+        import http_probe
+    finally:
+        sys.path.remove(str(PROBE.parent))
+    timeline = [(0.0, True), (0.05, False), (0.1, False), (0.15, True), (0.2, False), (0.25, True), (0.3, False)]
+    assert http_probe.outages(timeline) == [(0.05, 0.1), (0.2, 0.05), (0.3, 0.0)]
+    assert http_probe.longest_gap(timeline) == 0.1
+    assert http_probe.longest_gap([(0.0, True), (0.05, True)]) == 0.0

@@ -7,7 +7,8 @@ timeout does not hold back the next one: failures and the longest gap are seen t
 interval. It stops after COUNT requests, or earlier once STOP_FILE exists.
 
 Prints JSON: requests, failures, answers (count per response body), longest_gap_s (from the
-first failed send to the next answered send), failure_times (epoch seconds of each failed send),
+first failed send to the next answered send), outages (every such run as {at: epoch seconds of
+its first failed send, s: its length}), failure_times (epoch seconds of each failed send),
 started and ended (epoch seconds), and with --timeline each request as [seconds after start,
 answered]. The molecule scenarios and `make bench` both use it.
 """
@@ -28,17 +29,24 @@ def fetch(url: str, timeout: float) -> str | None:
         return None
 
 
-def longest_gap(timeline: list[tuple[float, bool]]) -> float:
-    """Seconds from the first failed send to the next answered send, the longest such run."""
-    longest, gap_start = 0.0, None
+def outages(timeline: list[tuple[float, bool]]) -> list[tuple[float, float]]:
+    """Every run of failures as (its first failed send, seconds from there to the next answered send);
+    a run still failing at the end lasts until the last send."""
+    runs, gap_start = [], None
     for sent, answered in timeline:
         if not answered and gap_start is None:
             gap_start = sent
         elif answered and gap_start is not None:
-            longest, gap_start = max(longest, sent - gap_start), None
+            runs.append((gap_start, round(sent - gap_start, 3)))
+            gap_start = None
     if gap_start is not None:
-        longest = max(longest, timeline[-1][0] - gap_start)
-    return round(longest, 3)
+        runs.append((gap_start, round(timeline[-1][0] - gap_start, 3)))
+    return runs
+
+
+def longest_gap(timeline: list[tuple[float, bool]]) -> float:
+    """Seconds from the first failed send to the next answered send, the longest such run."""
+    return max((length for _start, length in outages(timeline)), default=0.0)
 
 
 def probe(url: str, count: int, interval: float, timeout: float, stop_file: str | None) -> dict:
@@ -69,6 +77,7 @@ def probe(url: str, count: int, interval: float, timeout: float, stop_file: str 
     return {
         "requests": len(results), "failures": len(failure_times), "answers": answers,
         "longest_gap_s": longest_gap(timeline), "failure_times": failure_times,
+        "outages": [{"at": round(started_epoch + start, 2), "s": length} for start, length in outages(timeline)],
         "started": round(started_epoch, 2), "ended": round(time.time(), 2), "timeline": timeline,
     }
 
