@@ -171,12 +171,11 @@ class _Builder:
         key = (interface, family, master, kind)
         instance = self.instances.get(key)
         if instance is None:
-            order = len(self.instances)
             suffix = "6" if family == "inet6" else "4"
             instance = {
                 "name": _slug("VI", "GW" if kind == "gateway" else "", interface, suffix, master).replace("__", "_"),
                 "interface": interface, "family": family, "master": master, "kind": kind,
-                "virtual_router_id": self.settings.get("vrid_base", 50) + order,
+                "virtual_router_id": self.derived_router_id(master, kind),
                 "priorities": self.priorities(master, path), "vips": [], "unicast": {},
             }
             self.instances[key] = instance
@@ -185,6 +184,13 @@ class _Builder:
         if vrid is not None:
             instance["virtual_router_id"] = vrid
         return instance
+
+    def derived_router_id(self, master, kind):
+        """Two ids per director from the base, in the order of the directors group: the instance its VIPs
+        need, then its NAT gateway instance. Adding or removing a service never renumbers an instance, so a
+        rolling reload never leaves the two directors disagreeing on an id; the address families are
+        separate VRRP protocols and may share one."""
+        return self.settings.get("vrid_base", 50) + 2 * self.directors.index(master) + (1 if kind == "gateway" else 0)
 
     def priorities(self, master, path):
         count = len(self.directors)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import socket
 import subprocess
 import sys
 import threading
@@ -73,3 +74,12 @@ def test_the_stop_file_ends_the_run(server, tmp_path) -> None:
     report = run_probe(server, stop_file, "--count", "100000")
     assert 0 < report["requests"] < 100000 and report["failures"] == 0
     assert report["answers"] == {"rs1": report["requests"]}
+
+
+def test_the_connection_leaves_from_the_local_port_asked_for(server, tmp_path) -> None:
+    with socket.socket() as probe_port:
+        probe_port.bind(("127.0.0.1", 0))
+        free = probe_port.getsockname()[1]
+    report = run_probe(server, tmp_path / "never", "--count", "3", "--local-port", str(free))
+    assert report["local_port"] == free and report["answers"] == {"rs1": 3}
+    assert server.connections == {("127.0.0.1", free)}

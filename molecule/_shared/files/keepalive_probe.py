@@ -1,7 +1,10 @@
 """Keeps one TCP connection to a web server open and sends an HTTP/1.1 request on it at a fixed
 interval, to see whether an established connection survives a director failover.
 
-    keepalive_probe.py HOST PORT --stop-file PATH [--interval S] [--timeout S] [--count N]
+    keepalive_probe.py HOST PORT --stop-file PATH [--interval S] [--timeout S] [--count N] [--local-port P]
+
+With --local-port the connection leaves from that port, one outside the ephemeral range, so no
+connection entry a director keeps from earlier traffic can share its addresses and ports.
 
 It never reconnects: the first request that fails (reset, closed, timed out) ends the run.
 Prints JSON: requests, failures (0 or 1), answers (count per response body), failed_at (epoch
@@ -46,12 +49,13 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=0.5, help="seconds between requests (0.5)")
     parser.add_argument("--timeout", type=float, default=2.0, help="seconds a request may take (2)")
     parser.add_argument("--count", type=int, default=1200, help="requests to send at most (1200)")
+    parser.add_argument("--local-port", type=int, default=0, help="the connection's own port (any free one)")
     args = parser.parse_args()
     request = f"GET / HTTP/1.1\r\nHost: {args.host}\r\nConnection: keep-alive\r\n\r\n".encode()
     answers: dict[str, int] = {}
     failed_at, error, sent = None, None, 0
     started = time.time()
-    with socket.create_connection((args.host, args.port), timeout=args.timeout) as sock:
+    with socket.create_connection((args.host, args.port), timeout=args.timeout, source_address=("", args.local_port)) as sock:
         local_port = sock.getsockname()[1]
         while sent < args.count and not os.path.exists(args.stop_file):
             time.sleep(max(0.0, started + sent * args.interval - time.time()))

@@ -24,7 +24,7 @@ def test_directors_vips_services_and_real_servers_are_drawn() -> None:
     lines = draw(HOSTVARS)
     assert lines[0] == "flowchart LR"
     assert ('    d_director1["director1<br/>MASTER VI_eth1_4_director1 vrid 50 prio 150'
-            '<br/>BACKUP VI_eth1_4_director2 vrid 51 prio 140"]') in lines
+            '<br/>BACKUP VI_eth1_4_director2 vrid 52 prio 140"]') in lines
     assert "  d_director2 == master ==> vip_198_18_1_51" in lines
     assert "  clients --> vip_198_18_1_50" in lines
     assert '  svc_0["web<br/>tcp 198.18.1.50:80 · wrr · DR · HTTP_GET"]' in lines

@@ -36,11 +36,24 @@ def test_one_vrrp_instance_per_interface_family_and_master() -> None:
     assert result["errors"] == []
     instances = result["vrrp_instances"]
     assert [(i["interface"], i["family"], i["master"], i["virtual_router_id"]) for i in instances] == [
-        ("eth1", "inet", "director1", 50), ("eth1", "inet", "director2", 51), ("eth1", "inet6", "director1", 52)]
+        ("eth1", "inet", "director1", 50), ("eth1", "inet", "director2", 52), ("eth1", "inet6", "director1", 50)]
     assert instances[0]["vips"] == [{"address": "198.18.1.50", "prefix": 32, "label": None}]
     assert instances[2]["vips"] == [{"address": "2001:db8:1::50", "prefix": 128, "label": None}]
     assert instances[0]["priorities"] == {"director1": 150, "director2": 140}
     assert instances[1]["priorities"] == {"director1": 140, "director2": 150}
+
+
+def test_a_service_that_needs_a_new_instance_renumbers_none_of_the_others() -> None:
+    def router_ids(services: list) -> dict:
+        return {i["name"]: i["virtual_router_id"] for i in model(services, settings={"gateway_interface": "eth2"})["vrrp_instances"]}
+
+    before = router_ids([WEB, NAT])
+    # New instances first in the list: IPv6, a VIP director2 masters.
+    after = router_ids([{**WEB, "vip": "2001:db8:1::50", "real_servers_group": "web6"},
+                        {**WEB, "vip": "198.18.1.51", "master": "director2"}, WEB, NAT])
+    assert before == {"VI_eth1_4_director1": 50, "VI_GW_eth2_4_director1": 51}
+    assert {name: after[name] for name in before} == before
+    assert after["VI_eth1_4_director2"] == 52 and after["VI_eth1_6_director1"] == 50
 
 
 def test_real_servers_come_from_the_group_with_host_weights_and_states() -> None:
