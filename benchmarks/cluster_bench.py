@@ -74,7 +74,8 @@ PROFILES = {
 # The scenarios' client probe: each request in its own thread, started on schedule, so a request
 # that waits out its timeout does not hold back the next one and the outage is seen to within
 # one interval.
-PROBE_PATH = REPO / "molecule" / "_shared" / "files" / "http_probe.py"
+SHARED_FILES = REPO / "molecule" / "_shared" / "files"
+PROBE_PATH = SHARED_FILES / "http_probe.py"
 PROBE = PROBE_PATH.read_text()
 _probe_spec = importlib.util.spec_from_file_location("http_probe", PROBE_PATH)
 http_probe = importlib.util.module_from_spec(_probe_spec)
@@ -195,7 +196,7 @@ REAL_SERVER = "198.18.1.22"
 # the real server is out of (absent or weight 0) or back in every detection service, and notes
 # when each one changed by the director's clock. UML kernels read the machine's clock, so every
 # lab host agrees on it.
-TABLE_WATCHER = (REPO / "molecule" / "_shared" / "files" / "table_watch.py").read_text()
+TABLE_WATCHER = (SHARED_FILES / "table_watch.py").read_text()
 
 
 DETECTION_VIPS = [vip for vip, *_rest in DETECTION_SERVICES]
