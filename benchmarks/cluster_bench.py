@@ -12,13 +12,16 @@ each), builds it with playbooks/site.yml, and measures, each over repeated trial
     to take it back, for TCP_CHECK and HTTP_GET with the role's default timings and tuned ones;
   - VRRP transitions of the fast profile during a site.yml run and over an idle window (while
     the rest runs: keepalived.conf for 100 VIPs x 100 real servers rendered and tested on this
-    machine, and the IPVS module benchmark in its own lab).
+    machine, and the IPVS module benchmark in its own lab);
+  - failed requests through each inventory change of molecule's changes scenario, run whole;
+  - with --compare-role PATH, site.yml's director part (directors.yml) beside another keepalived
+    role from a local checkout, cold and re-run, each on freshly booted directors.
 A probe on the client opens a new TCP connection to the VIP every 20 ms (300 ms timeout, each
 request on schedule whether or not the one before has finished) and records each result; the
 outage is the longest run of failures, first failed send to the next answered one. Writes docs/benchmarks.md and docs/benchmarks/*.png (matplotlib).
 
     benchmarks/cluster_bench.py [--trials N] [--reruns N] [--switchovers N] [--detections N]
-                                [--idle-minutes M] [--skip-ipvs] [--keep]
+                                [--idle-minutes M] [--skip-ipvs] [--skip-changes] [--compare-role PATH] [--keep]
 """
 from __future__ import annotations
 
@@ -74,7 +77,8 @@ PROFILES = {
 # The scenarios' client probe: each request in its own thread, started on schedule, so a request
 # that waits out its timeout does not hold back the next one and the outage is seen to within
 # one interval.
-PROBE_PATH = REPO / "molecule" / "_shared" / "files" / "http_probe.py"
+SHARED_FILES = REPO / "molecule" / "_shared" / "files"
+PROBE_PATH = SHARED_FILES / "http_probe.py"
 PROBE = PROBE_PATH.read_text()
 _probe_spec = importlib.util.spec_from_file_location("http_probe", PROBE_PATH)
 http_probe = importlib.util.module_from_spec(_probe_spec)
@@ -108,13 +112,14 @@ def ansible_env() -> dict:
 RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)", re.M)
 
 
-def playbook(name: str, extra: dict) -> tuple[float, dict]:
-    """Runs a collection playbook on the bench inventory; returns seconds and the recap per host."""
+def playbook(name: str, extra: dict, roles_path: Path | None = None) -> tuple[float, dict]:
+    """Runs a collection playbook (or a playbook file, by path) on the bench inventory; returns seconds and
+    the recap per host."""
+    env = ansible_env() | ({"ANSIBLE_ROLES_PATH": str(roles_path)} if roles_path else {})
     started = time.monotonic()
     run = subprocess.run([str(REPO / ".venv" / "bin" / "ansible-playbook"), "-i", str(BUILD / "inventory"),
-                          f"lvs.cluster.{name}", "-e", json.dumps(extra)],
-                         capture_output=True, text=True, env=ansible_env(), check=False,
-                         stdin=subprocess.DEVNULL)
+                          name if name.endswith(".yml") else f"lvs.cluster.{name}", "-e", json.dumps(extra)],
+                         capture_output=True, text=True, env=env, check=False, stdin=subprocess.DEVNULL)
     seconds = time.monotonic() - started
     if run.returncode != 0:
         raise RuntimeError(f"{name} failed:\n{run.stdout[-4000:]}\n{run.stderr[-2000:]}")
@@ -195,7 +200,7 @@ REAL_SERVER = "198.18.1.22"
 # the real server is out of (absent or weight 0) or back in every detection service, and notes
 # when each one changed by the director's clock. UML kernels read the machine's clock, so every
 # lab host agrees on it.
-TABLE_WATCHER = (REPO / "molecule" / "_shared" / "files" / "table_watch.py").read_text()
+TABLE_WATCHER = (SHARED_FILES / "table_watch.py").read_text()
 
 
 DETECTION_VIPS = [vip for vip, *_rest in DETECTION_SERVICES]
@@ -302,7 +307,7 @@ def plot(name: str, title: str, trials: list[list[list]],
     return f"benchmarks/{name}.png"
 
 
-def boot() -> None:
+def boot(group_vars: dict | None = None) -> None:
     BUILD.mkdir(parents=True, exist_ok=True)
     platforms = yaml.safe_load((REPO / "molecule" / "dr" / "molecule.yml").read_text())["platforms"]
     (BUILD / "topology.json").write_text(json.dumps(platforms))
@@ -311,7 +316,7 @@ def boot() -> None:
     inventory.mkdir(exist_ok=True)
     (inventory / "hosts.yml").write_text(lab("inventory"))
     (inventory / "group_vars").mkdir(exist_ok=True)
-    (inventory / "group_vars" / "all.yml").write_text(yaml.safe_dump(GROUP_VARS))
+    (inventory / "group_vars" / "all.yml").write_text(yaml.safe_dump(group_vars or GROUP_VARS))
     # The real servers' service addresses on the public segment, as in the DR example (the lab's
     # inventory only knows the management addresses).
     host_vars = inventory / "host_vars"
@@ -327,6 +332,95 @@ def ipvs_benchmark() -> str:
                           capture_output=True, text=True, stdin=subprocess.DEVNULL).stdout.strip()
 
 
+# --compare-role: another keepalived role beside ours, each on fresh directors of the same lab, with one
+# VRRP instance (the VIP) and one virtual server (rr, DR, TCP_CHECK on the real servers' port 80).
+COMPARE_GROUP_VARS = {
+    "lvs_virtual_services": [{"name": "web", "vip": VIP, "port": 80, "scheduler": "rr", "method": "dr",
+                              "real_servers_group": "lvs_realservers",
+                              "health_check": {"type": "TCP_CHECK", "connect_timeout": 3}}],
+    "director_interface": "eth1",
+    "director_firewall": "none",
+}
+
+
+def compare_role_vars(model: dict) -> dict:
+    """MODEL's one VRRP instance and virtual server in the variables evrardjp/ansible-keepalived reads
+    (keepalived_instances and keepalived_virtual_servers, as its README describes them), per director."""
+    instance, server = model["vrrp_instances"][0], model["virtual_servers"][0]
+    port = server["real_server_port"]
+    return {
+        "keepalived_instances": {instance["name"]: {
+            "interface": instance["interface"],
+            "state": f"{{{{ 'MASTER' if inventory_hostname == '{instance['master']}' else 'BACKUP' }}}}",
+            "virtual_router_id": instance["virtual_router_id"],
+            "priority": f"{{{{ {json.dumps(instance['priorities'])}[inventory_hostname] }}}}",
+            "vips": [f"{vip['address']}/{vip['prefix']} dev {instance['interface']}" for vip in instance["vips"]],
+        }},
+        "keepalived_virtual_servers": [{
+            "ip": server["vip"], "port": server["port"], "lvs_sched": server["scheduler"],
+            "lvs_method": server["method"], "protocol": server["protocol"], "delay_loop": server["delay_loop"],
+            "real_servers": [{"ip": real_server["address"], "port": port, "tcp_checks": [
+                {"connect_port": port, "connect_timeout": server["health_check"]["options"]["connect_timeout"]}]}
+                for real_server in server["real_servers"]],
+        }],
+    }
+
+
+def fresh_directors_converge(run, reruns: int) -> dict:
+    """RUN (a playbook over the directors) on freshly booted hosts once, then RERUNS times more."""
+    lab("down", check=False)
+    boot(COMPARE_GROUP_VARS)
+    cold, cold_recap = run()
+    rerun_times, rerun_recap = [], {}
+    for _trial in range(reruns):
+        seconds, rerun_recap = run()
+        rerun_times.append(seconds)
+    directors = ("director1", "director2")
+    return {"cold": round(cold, 1), "rerun": rerun_times,
+            "cold_recap": {h: c for h, c in cold_recap.items() if h in directors},
+            "rerun_recap": {h: c for h, c in rerun_recap.items() if h in directors}}
+
+
+def compare_roles(role: Path, reruns: int) -> dict:
+    """Our directors.yml and ROLE (a local checkout; nothing is fetched), each on fresh directors."""
+    log(f"side by side: lvs.cluster directors.yml, then {role}, each on fresh directors")
+    ours = fresh_directors_converge(lambda: playbook("directors", PROFILES["seed"][1]), reruns)
+    theirs_playbook = BUILD / "compare.yml"
+    theirs_playbook.write_text(yaml.safe_dump([{
+        "name": f"{role.name} on the directors", "hosts": "lvs_directors", "gather_facts": True,
+        "vars": compare_role_vars(cluster_model(COMPARE_GROUP_VARS["lvs_virtual_services"])),
+        "roles": [role.name]}], sort_keys=False))
+    theirs = fresh_directors_converge(lambda: playbook(str(theirs_playbook), {}, roles_path=role.parent), reruns)
+    lab("down", check=False)
+    log(f"side by side: ours {ours['cold']} / {ours['rerun']} s, {role.name} {theirs['cold']} / {theirs['rerun']} s")
+    return {"role": role.name, "lvs.cluster": ours, role.name: theirs}
+
+
+# One row of the changes scenario's summary as Ansible prints it: "| change | seconds | failed |".
+CHANGE_ROW = re.compile(r'^\s*"\| (?P<change>[^|]+?) \| (?P<seconds>\d+) \| (?P<failed>\d+) \|",?$', re.M)
+
+
+def changes_table(output: str) -> list[dict]:
+    """The rows of the summary table in the output of molecule's changes scenario."""
+    rows = [{"change": row["change"].replace('\\"', '"'), "seconds": int(row["seconds"]), "failed": int(row["failed"])}
+            for row in CHANGE_ROW.finditer(output)]
+    if not rows:
+        raise RuntimeError("the changes scenario printed no summary table")
+    return rows
+
+
+def changes_scenario() -> list[dict]:
+    """Runs molecule's changes scenario (in its own lab) and returns its failed requests per change."""
+    log("the changes scenario (molecule test -s changes, its own lab)")
+    env = ansible_env() | {"PATH": f"{REPO / '.venv' / 'bin'}:{os.environ['PATH']}", "ANSIBLE_FORCE_COLOR": "0",
+                           "PY_COLORS": "0"}
+    run = subprocess.run([str(REPO / ".venv" / "bin" / "molecule"), "test", "-s", "changes"], cwd=REPO, env=env,
+                         capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL)
+    if run.returncode != 0:
+        raise RuntimeError(f"molecule test -s changes failed:\n{run.stdout[-4000:]}\n{run.stderr[-2000:]}")
+    return changes_table(run.stdout)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--trials", type=int, default=10, help="failover trials per profile and kind (default 10)")
@@ -339,7 +433,12 @@ def main() -> None:
                         help="minutes the fast profile runs idle while VRRP transitions are counted (default 10)")
     parser.add_argument("--skip-ipvs", action="store_true",
                         help="leave out the IPVS module benchmark (benchmarks/ipvs_table_bench.py, about 8 min)")
-    parser.add_argument("--keep", action="store_true", help="leave the lab up afterwards")
+    parser.add_argument("--skip-changes", action="store_true",
+                        help="leave out the changes scenario's failed requests per change (molecule, about 18 min)")
+    parser.add_argument("--compare-role", type=Path, metavar="PATH",
+                        help="a local checkout of another keepalived role (evrardjp/ansible-keepalived's variables) to "
+                             "converge on fresh directors beside ours; nothing is fetched")
+    parser.add_argument("--keep", action="store_true", help="leave the lab up afterwards (not with --compare-role)")
     args = parser.parse_args()
     started = time.monotonic()
     report = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "trials": args.trials,
@@ -398,24 +497,34 @@ def main() -> None:
                           "transitions": vrrp_transitions(since), "with_ipvs": not args.skip_ipvs}
         log(f"idle: {report['idle']}")
     finally:
-        if not args.keep:
+        if not args.keep or args.compare_role:
             lab("down", check=False)
+    if not args.skip_changes:
+        report["changes"] = changes_scenario()
+    if args.compare_role:
+        report["compare"] = compare_roles(args.compare_role.resolve(), args.reruns)
+    else:
+        log("side by side: no --compare-role path given, so no other role ran (the bench fetches nothing itself)")
     report["total_s"] = round(time.monotonic() - started)
     (BUILD / "report.json").write_text(json.dumps(report, indent=1))
     write_report(report)
     log(f"wrote {REPORT.relative_to(REPO)} in {report['total_s']} s")
 
 
-def effective_check_settings() -> dict[str, str]:
-    """VIP -> the timings keepalived gets for it, as the director role's own filter fills in its defaults."""
+def cluster_model(services: list[dict]) -> dict:
+    """What the director role's own filter derives from SERVICES on the bench's hosts."""
     spec = importlib.util.spec_from_file_location("cluster_model", REPO / "plugins" / "filter" / "cluster_model.py")
-    cluster_model = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cluster_model)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
     hostvars = {path.stem: yaml.safe_load(path.read_text())
                 for path in (REPO / "docs" / "examples" / "dr" / "host_vars").glob("*.yml")}
-    model = cluster_model.cluster_model(GROUP_VARS["lvs_virtual_services"], ["director1", "director2"],
-                                        {"lvs_realservers": sorted(hostvars)}, hostvars,
-                                        {"interface": GROUP_VARS["director_interface"]})
+    return module.cluster_model(services, ["director1", "director2"], {"lvs_realservers": sorted(hostvars)}, hostvars,
+                                {"interface": GROUP_VARS["director_interface"]})
+
+
+def effective_check_settings() -> dict[str, str]:
+    """VIP -> the timings keepalived gets for it, as the director role's own filter fills in its defaults."""
+    model = cluster_model(GROUP_VARS["lvs_virtual_services"])
     return {vs["vip"]: ", ".join([f"delay_loop {vs['delay_loop']}"] + [
         f"{key} {value}" for key, value in sorted(vs["health_check"]["options"].items()) if key != "urls"])
         for vs in model["virtual_servers"]}
@@ -493,11 +602,40 @@ def write_report(report: dict) -> None:
               + (". It ran during the idle window above, beside the five-host cluster lab, so on a busier machine"
                  " than `make bench-ipvs` alone:" if idle["with_ipvs"] else ":"), "",
               "```", report.get("ipvs_table", "(left out of this run with --skip-ipvs)"), "```", "",
-              "## Not measured yet", "",
-              "- requests failed during each change of the `changes` scenario (not written yet);",
-              "- the side-by-side run of another keepalived role (the option that takes its path is not written yet);",
-              ""]
+              *changes_section(report.get("changes")), *compare_section(report.get("compare"))]
     REPORT.write_text("\n".join(lines))
+
+
+def changes_section(changes: list[dict] | None) -> list[str]:
+    if changes is None:
+        return ["## Inventory changes under load", "", "Left out of this run (`--skip-changes`).", ""]
+    return ["## Inventory changes under load", "",
+            "`molecule/changes`, run by the benchmark: a new TCP connection to the VIP every 50 ms (1 s timeout)",
+            "through each change, one run. The switchover may lose the requests in flight when the VIP's ARP entry",
+            "moves (the scenario allows 3); every other change must lose none.", "",
+            "| change | seconds | failed requests |", "| --- | --- | --- |",
+            *[f"| {row['change']} | {row['seconds']} | {row['failed']} |" for row in changes], ""]
+
+
+def recap_text(recap: dict) -> str:
+    return ", ".join(f"{host} {counts['ok']}/{counts['changed']}/{counts['skipped']}" for host, counts in sorted(recap.items()))
+
+
+def compare_section(compare: dict | None) -> list[str]:
+    lines = ["## Side by side with another keepalived role", ""]
+    if compare is None:
+        return lines + ["Not run: no role path was given. `make bench BENCH_ARGS='--compare-role PATH'` converges a local",
+                        "checkout of evrardjp/ansible-keepalived (or a role that reads the same variables) beside this",
+                        "collection's `directors.yml`, each on freshly booted directors with the same VRRP instance and",
+                        "virtual server; the benchmark fetches nothing itself.", ""]
+    lines += ["The two directors alone, freshly booted for each role, with one VRRP instance and one virtual server",
+              "(rr, DR, TCP_CHECK); the other role also gathers facts, as its playbooks do.", "",
+              "| role | cold s | re-run s | tasks per director, re-run (ok / changed / skipped) |",
+              "| --- | --- | --- | --- |"]
+    for name in ("lvs.cluster", compare["role"]):
+        result = compare[name]
+        lines.append(f"| {name} | {result['cold']} | {spread(result['rerun'])} | {recap_text(result['rerun_recap'])} |")
+    return lines + [""]
 
 
 if __name__ == "__main__":

@@ -1,7 +1,11 @@
 """Sends COUNT UDP datagrams, each from a new socket, and reports who answered.
 
-    udp_probe.py HOST PORT COUNT TIMEOUT_S
-Prints JSON: answers per reply body and the number of datagrams left unanswered.
+    udp_probe.py HOST PORT COUNT TIMEOUT_S [FIRST_SOURCE_PORT]
+
+With FIRST_SOURCE_PORT, datagram n leaves from port FIRST_SOURCE_PORT + n: no two share a source
+port, so none can ride the IPVS entry another one made and each is scheduled afresh (an
+ephemeral port is picked at random and repeats now and then). Prints JSON: answers per reply
+body and the number of datagrams left unanswered.
 """
 import json
 import socket
@@ -10,11 +14,14 @@ import sys
 
 def main() -> None:
     host, port, count, timeout = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+    first_source_port = int(sys.argv[5]) if len(sys.argv) > 5 else None
     answers: dict = {}
     failures = 0
     for attempt in range(count):
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
             sock.settimeout(timeout)
+            if first_source_port is not None:
+                sock.bind(("", first_source_port + attempt))
             sock.sendto(b"probe", (host, port))
             try:
                 body, source = sock.recvfrom(512)

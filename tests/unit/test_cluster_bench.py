@@ -1,0 +1,77 @@
+"""The benchmark's pure parts: the other role's variables, the changes scenario's table, the report sections."""
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import jinja2
+import pytest
+
+BENCH_PATH = Path(__file__).resolve().parents[2] / "benchmarks" / "cluster_bench.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("cluster_bench", BENCH_PATH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_other_role_gets_our_vrrp_instance_and_virtual_server(bench) -> None:
+    model = bench.cluster_model(bench.COMPARE_GROUP_VARS["lvs_virtual_services"])
+    role_vars = bench.compare_role_vars(model)
+    (name, instance), = role_vars["keepalived_instances"].items()
+    assert name == "VI_eth1_4_director1"
+    assert (instance["interface"], instance["virtual_router_id"], instance["vips"]) == ("eth1", 50, ["198.18.1.50/32 dev eth1"])
+    rendered = {host: (jinja2.Template(instance["state"]).render(inventory_hostname=host),
+                       jinja2.Template(instance["priority"]).render(inventory_hostname=host))
+                for host in ("director1", "director2")}
+    assert rendered == {"director1": ("MASTER", "150"), "director2": ("BACKUP", "140")}
+    (server,) = role_vars["keepalived_virtual_servers"]
+    assert (server["ip"], server["port"], server["lvs_sched"], server["lvs_method"], server["protocol"]) == (
+        "198.18.1.50", 80, "rr", "DR", "TCP")
+    assert server["real_servers"] == [
+        {"ip": address, "port": 80, "tcp_checks": [{"connect_port": 80, "connect_timeout": 3}]}
+        for address in ("198.18.1.21", "198.18.1.22")]
+
+
+# The end of the changes scenario's output, as Ansible's default callback prints the summary.
+CHANGES_OUTPUT = '''
+TASK [Summary] *****************************************************************
+ok: [localhost] => {
+    "msg": [
+        "| change | s | failed requests |",
+        "|---|---|---|",
+        "| rs3 added, site.yml --check --diff on director1 | 38 | 0 |",
+        "| rs3 added, site.yml | 167 | 0 |",
+        "| switchover to director2, switchover.yml | 17 | 1 |",
+        "| all, 13075 requests (answers {\\"rs1\\": 6375, \\"rs3\\": 4193}) | 654 | 1 |"
+    ]
+}
+'''
+
+
+def test_the_changes_table_is_read_from_the_scenario_output(bench) -> None:
+    assert bench.changes_table(CHANGES_OUTPUT) == [
+        {"change": "rs3 added, site.yml --check --diff on director1", "seconds": 38, "failed": 0},
+        {"change": "rs3 added, site.yml", "seconds": 167, "failed": 0},
+        {"change": "switchover to director2, switchover.yml", "seconds": 17, "failed": 1},
+        {"change": 'all, 13075 requests (answers {"rs1": 6375, "rs3": 4193})', "seconds": 654, "failed": 1},
+    ]
+
+
+def test_an_output_without_the_table_is_an_error(bench) -> None:
+    with pytest.raises(RuntimeError, match="no summary table"):
+        bench.changes_table("PLAY RECAP\nlocalhost : ok=3 changed=0\n")
+
+
+def test_the_report_says_when_no_other_role_ran_and_shows_both_when_one_did(bench) -> None:
+    assert any("fetches nothing itself" in line for line in bench.compare_section(None))
+    recap = {"director1": {"ok": 20, "changed": 0, "skipped": 3}, "director2": {"ok": 19, "changed": 0, "skipped": 3}}
+    result = {"cold": 50.0, "rerun": [30.0, 31.0, 32.0], "cold_recap": recap, "rerun_recap": recap}
+    lines = bench.compare_section({"role": "keepalived", "lvs.cluster": result, "keepalived": result})
+    assert "| lvs.cluster | 50.0 | 31.00 (min 30.00, max 32.00) | director1 20/0/3, director2 19/0/3 |" in lines
+    assert any(line.startswith("| keepalived | 50.0 |") for line in lines)
+    assert json.dumps(bench.changes_section(None)).count("--skip-changes") == 1
