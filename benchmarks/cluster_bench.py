@@ -366,19 +366,24 @@ def compare_role_vars(model: dict) -> dict:
     }
 
 
-def fresh_directors_converge(run, reruns: int) -> dict:
-    """RUN (a playbook over the directors) on freshly booted hosts once, then RERUNS times more."""
-    lab("down", check=False)
-    boot(COMPARE_GROUP_VARS)
+def converge(run, reruns: int) -> dict:
+    """RUN (a playbook) once on the hosts as they are, then RERUNS times more: seconds and recaps."""
     cold, cold_recap = run()
     rerun_times, rerun_recap = [], {}
     for _trial in range(reruns):
         seconds, rerun_recap = run()
         rerun_times.append(seconds)
+    return {"cold": round(cold, 1), "cold_recap": cold_recap, "rerun": rerun_times, "rerun_recap": rerun_recap}
+
+
+def fresh_directors_converge(run, reruns: int) -> dict:
+    """RUN (a playbook over the directors) on freshly booted hosts once, then RERUNS times more."""
+    lab("down", check=False)
+    boot(COMPARE_GROUP_VARS)
+    result = converge(run, reruns)
     directors = ("director1", "director2")
-    return {"cold": round(cold, 1), "rerun": rerun_times,
-            "cold_recap": {h: c for h, c in cold_recap.items() if h in directors},
-            "rerun_recap": {h: c for h, c in rerun_recap.items() if h in directors}}
+    return {**result, "cold_recap": {h: c for h, c in result["cold_recap"].items() if h in directors},
+            "rerun_recap": {h: c for h, c in result["rerun_recap"].items() if h in directors}}
 
 
 def compare_roles(role: Path, reruns: int) -> dict:
@@ -447,15 +452,10 @@ def main() -> None:
         log("booting the lab (5 UML hosts)")
         boot()
         log("site.yml cold")
-        cold, cold_recap = playbook("site", PROFILES["seed"][1])
-        rerun_times, rerun_recap = [], {}
-        for _trial in range(args.reruns):
-            seconds, rerun_recap = playbook("site", PROFILES["seed"][1])
-            rerun_times.append(seconds)
-        changed = {host: counts["changed"] for host, counts in rerun_recap.items() if counts["changed"]}
-        report["converge"] = {"cold": round(cold, 1), "cold_recap": cold_recap, "rerun": rerun_times,
-                              "rerun_recap": rerun_recap, "rerun_changed": changed}
-        log(f"cold {cold:.1f} s, re-runs {[round(s, 1) for s in rerun_times]}")
+        site = converge(lambda: playbook("site", PROFILES["seed"][1]), args.reruns)
+        changed = {host: counts["changed"] for host, counts in site["rerun_recap"].items() if counts["changed"]}
+        report["converge"] = {**site, "rerun_changed": changed}
+        log(f"cold {site['cold']} s, re-runs {[round(s, 1) for s in site['rerun']]}")
         settle_on_director1()
         detections = [detection_trial() for _trial in range(args.detections)]
         report["detection"] = {"out": [out for out, _back in detections], "back": [back for _out, back in detections]}
