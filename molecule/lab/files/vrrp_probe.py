@@ -1,7 +1,8 @@
 """Sends or receives one IP-protocol-112 (VRRP) packet to 224.0.0.18, as keepalived would.
 
     vrrp_probe.py send SOURCE_ADDRESS TOKEN
-    vrrp_probe.py receive INTERFACE_ADDRESS SECONDS   prints the token heard, exits 1 on silence
+    vrrp_probe.py receive INTERFACE_ADDRESS SECONDS   prints the sender and token heard, or
+                                                      "silence"; exits non-zero only on an error
 """
 import select
 import socket
@@ -36,7 +37,7 @@ def receive(local: str, seconds: float) -> int:
             print(f"{sender} {packet[header_length:].decode(errors='replace')}")
             return 0
     print("silence")
-    return 1
+    return 0
 
 
 if __name__ == "__main__":
