@@ -6,7 +6,8 @@ Request n is sent at start + n x interval in a thread of its own, so a request t
 timeout does not hold back the next one: failures and the longest gap are seen to within one
 interval. It stops after COUNT requests, or earlier once STOP_FILE exists.
 
-Prints JSON: requests, failures, answers (count per response body), longest_gap_s (from the
+Prints JSON: requests, failures, answers (count per response body), failure_reasons (count per
+error type and message: refused, reset, timed out, an HTTP status), longest_gap_s (from the
 first failed send to the next answered send), outages (every such run as {at: epoch seconds of
 its first failed send, s: its length}), failure_times (epoch seconds of each failed send),
 started and ended (epoch seconds), and with --timeline each request as [seconds after start,
@@ -20,13 +21,15 @@ import time
 import urllib.request
 
 
-def fetch(url: str, timeout: float) -> str | None:
-    """The response body, or None when the request failed (refused, timed out, not 2xx)."""
+def fetch(url: str, timeout: float) -> tuple[str | None, str | None]:
+    """(response body, None) when answered; (None, why) when the request failed (refused, reset,
+    timed out, not 2xx), why being the error's type and message."""
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
-            return response.read().decode().strip()
-    except OSError:
-        return None
+            return response.read().decode().strip(), None
+    except OSError as error:
+        reason = getattr(error, "reason", None)
+        return None, f"{type(error).__name__}: {reason if reason is not None else error}"
 
 
 def outages(timeline: list[tuple[float, bool]]) -> list[tuple[float, float]]:
@@ -53,7 +56,7 @@ def probe(url: str, count: int, interval: float, timeout: float, stop_file: str 
     results: list = []
 
     def request(number: int, sent: float) -> None:
-        results[number] = (sent, fetch(url, timeout))
+        results[number] = (sent, *fetch(url, timeout))
 
     started_epoch, started = time.time(), time.monotonic()
     threads = []
@@ -69,13 +72,17 @@ def probe(url: str, count: int, interval: float, timeout: float, stop_file: str 
     for thread in threads:
         thread.join()
     answers: dict[str, int] = {}
-    for _sent, body in results:
+    failure_reasons: dict[str, int] = {}
+    for _sent, body, reason in results:
         if body is not None:
             answers[body] = answers.get(body, 0) + 1
-    timeline = [(round(sent, 4), body is not None) for sent, body in results]
+        else:
+            failure_reasons[reason] = failure_reasons.get(reason, 0) + 1
+    timeline = [(round(sent, 4), body is not None) for sent, body, _reason in results]
     failure_times = [round(started_epoch + sent, 2) for sent, answered in timeline if not answered]
     return {
         "requests": len(results), "failures": len(failure_times), "answers": answers,
+        "failure_reasons": failure_reasons,
         "longest_gap_s": longest_gap(timeline), "failure_times": failure_times,
         "outages": [{"at": round(started_epoch + start, 2), "s": length} for start, length in outages(timeline)],
         "started": round(started_epoch, 2), "ended": round(time.time(), 2), "timeline": timeline,
