@@ -16,14 +16,8 @@ author:
   - lvs.cluster contributors (!UNKNOWN)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - lvs.cluster.attributes
   - lvs.cluster.ipvs
-attributes:
-  platform:
-    platforms: posix
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
 options:
   timeouts:
     description: Timeouts in seconds; only those given are managed.

@@ -17,12 +17,9 @@ author:
   - lvs.cluster contributors (!UNKNOWN)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - lvs.cluster.attributes
   - lvs.cluster.ipvs
 attributes:
-  platform:
-    platforms: posix
-  check_mode:
-    support: full
   diff_mode:
     support: none
 options:

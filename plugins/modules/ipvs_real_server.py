@@ -18,15 +18,11 @@ author:
   - lvs.cluster contributors (!UNKNOWN)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - lvs.cluster.attributes
   - lvs.cluster.ipvs
 attributes:
-  platform:
-    platforms: posix
   check_mode:
-    support: full
     details: In check mode a drain reports its plan without waiting.
-  diff_mode:
-    support: full
 options:
   service:
     description:

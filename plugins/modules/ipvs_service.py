@@ -18,16 +18,10 @@ author:
   - lvs.cluster contributors (!UNKNOWN)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - lvs.cluster.attributes
   - lvs.cluster.ipvs
   - lvs.cluster.ipvs.service_key
   - lvs.cluster.ipvs.service_settings
-attributes:
-  platform:
-    platforms: posix
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
 options:
   state:
     description:

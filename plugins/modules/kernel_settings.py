@@ -23,13 +23,9 @@ author:
   - lvs.cluster contributors (!UNKNOWN)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - lvs.cluster.attributes
 attributes:
-  platform:
-    platforms: posix
-  check_mode:
-    support: full
   diff_mode:
-    support: full
     details: The files as they would be written, and the modules and values the running kernel would get.
 options:
   modules:

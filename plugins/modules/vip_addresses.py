@@ -22,13 +22,9 @@ author:
   - lvs.cluster contributors (!UNKNOWN)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - lvs.cluster.attributes
 attributes:
-  platform:
-    platforms: posix
-  check_mode:
-    support: full
   diff_mode:
-    support: full
     details: The addresses of O(addresses) and O(previous_unit) the host holds, before and after.
 options:
   addresses:
