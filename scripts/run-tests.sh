@@ -132,6 +132,7 @@ stage_molecule() {
         echo "molecule: no scenarios yet"
         return 0
     fi
+    finish_lab_preparation || return
     scripts/host-deps.sh lab || return
     local jobs=${LVS_TEST_JOBS:-2} logs="$repo/.build/molecule-logs" failures=0 scenario
     rm -rf "$logs" && mkdir -p "$logs"
@@ -159,6 +160,30 @@ stage_molecule() {
     return $((failures > 0))
 }
 
+# With every stage, the lab's host packages and rootfs (one to two minutes on a fresh machine,
+# mostly downloads and unpacking) are prepared beside the fast stages; Molecule waits for them.
+lab_preparation_pid=""
+lab_preparation_log="$repo/.build/lab-preparation.log"
+start_lab_preparation() {
+    mkdir -p "$(dirname "$lab_preparation_log")"
+    (
+        t0=$SECONDS rc=0
+        { scripts/host-deps.sh lab && python3 molecule/_lab/lab.py build; } || rc=$?
+        echo "lab preparation beside the fast stages: $((SECONDS - t0)) s, exit $rc"
+        exit $rc
+    ) > "$lab_preparation_log" 2>&1 &
+    lab_preparation_pid=$!
+}
+finish_lab_preparation() {
+    [[ -n $lab_preparation_pid ]] || return 0
+    local rc=0
+    wait "$lab_preparation_pid" || rc=$?
+    lab_preparation_pid=""
+    cat "$lab_preparation_log"
+    timings+=("$(tail -n 1 "$lab_preparation_log")")
+    return $rc
+}
+
 timings=()
 passed=0
 failed=0
@@ -184,10 +209,11 @@ report() {
     printf '%s\n' "${timings[@]}"
     echo "stages: $passed passed, $failed failed"
 }
-trap report EXIT
+# A run that stops early still lets the preparation finish, so no build is left half done.
+trap 'finish_lab_preparation >/dev/null || true; report' EXIT
 
 case "${1:-all}" in
-    all) stages=(yamllint ansible-lint docs sanity units molecule) ;;
+    all) stages=(yamllint ansible-lint docs sanity units molecule); start_lab_preparation ;;
     fast) stages=(yamllint ansible-lint docs sanity units) ;;
     molecule) shift; run_stage molecule "$@"; exit ;;
     *) stages=("$@") ;;

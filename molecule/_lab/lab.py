@@ -847,7 +847,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.command == "build":
-            ensure_rootfs()
+            with allocation_lock():  # an `up` elsewhere may be building the same rootfs
+                ensure_rootfs()
         elif args.command == "leftovers":
             leftovers = find_leftovers()
             print("\n".join(leftovers) if leftovers else "nothing of any lab is left")
