@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from ansible_collections.lvs.cluster.plugins.filter.keepalived_conf import vrrp_addresses
+
 HERE = Path(__file__).parent
 REPO = HERE.parents[2]
 if shutil.which("keepalived") is None:
@@ -150,6 +152,19 @@ def test_preempt_delay_starts_every_instance_backup(tmp_path: Path) -> None:
     confs = render(tmp_path, {"lvs_virtual_services": [WEB], "director_vrrp_preempt_delay": 5})
     for conf in confs.values():
         assert "preempt_delay 5" in conf and "state BACKUP" in conf and "state MASTER" not in conf
+
+
+def test_vrrp_addresses_reads_what_the_template_renders(tmp_path: Path) -> None:
+    # The director role defers keepalived's reload to all directors at once when these differ.
+    web2 = {**WEB, "name": "web2", "vip": "198.18.1.51"}
+    web6 = {**WEB, "name": "web6", "vip": "2001:db8::50", "real_servers_group": "web6"}
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    one = render(tmp_path / "one", {"lvs_virtual_services": [WEB, web6]})["director1"]
+    two = render(tmp_path / "two", {"lvs_virtual_services": [WEB, web2, web6]})["director1"]
+    assert vrrp_addresses(one) == {f"VI_{IFACE}_4_director1": ["198.18.1.50/32"],
+                                   f"VI_{IFACE}_6_director1": ["2001:db8::50/128"]}
+    assert vrrp_addresses(two)[f"VI_{IFACE}_4_director1"] == ["198.18.1.50/32", "198.18.1.51/32"]
 
 
 def test_keepalived_rejects_are_not_written(tmp_path: Path) -> None:
