@@ -113,6 +113,18 @@ ordered_scenarios() {
     done
 }
 
+# From an Ansible log: each failed task's name and its message (up to 15 lines each), and
+# Molecule's own errors; at most the last 60 lines of that.
+failed_tasks() {
+    awk '
+        /^TASK \[/ { task = $0; shown = 0; next }
+        /^(fatal|failed): / { if (!shown) print task; shown = 1; left = 15 }
+        /^(PLAY|TASK|RUNNING HANDLER) \[/ || /^$/ { left = 0 }
+        /^(CRITICAL|ERROR) / { print }
+        left > 0 { print substr($0, 1, 2000); left-- }
+    ' "$1" | tail -n 60
+}
+
 # One scenario, its output to its own log; the result line is read when it ends.
 run_scenario() {
     local scenario=$1 log=$2 t0=$SECONDS result=ok
@@ -147,6 +159,10 @@ stage_molecule() {
         cat "$logs/$ended.log"
         [[ $result == ok ]] || failures=$((failures + 1))
         timings+=("  molecule/$ended: $took s $result")
+        if [[ $result != ok ]]; then
+            failure_digest+=("molecule/$ended, its failed tasks and their messages:")
+            mapfile -t -O "${#failure_digest[@]}" failure_digest < <(failed_tasks "$logs/$ended.log")
+        fi
     }
     for scenario in "${scenarios[@]}"; do
         while [[ ${#running[@]} -ge $jobs ]]; do finish_one; done
@@ -203,10 +219,16 @@ run_stage() {
     return $rc
 }
 
+# A failed scenario's log is long; the report repeats what failed in it, last, where CI output ends.
+failure_digest=()
 report() {
     echo
     echo "==> stage times"
     printf '%s\n' "${timings[@]}"
+    if [[ ${#failure_digest[@]} -gt 0 ]]; then
+        echo "==> what failed"
+        printf '%s\n' "${failure_digest[@]}"
+    fi
     echo "stages: $passed passed, $failed failed"
 }
 # A run that stops early still lets the preparation finish, so no build is left half done.
