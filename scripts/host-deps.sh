@@ -9,7 +9,7 @@ declare -A wanted_by_command
 case "${1:?usage: host-deps.sh test|lab}" in
     test) wanted_by_command=([shellcheck]=shellcheck [git]=git [keepalived]=keepalived) ;;
     lab) wanted_by_command=([linux.uml]=user-mode-linux [debootstrap]=debootstrap [ip]=iproute2
-                            [iptables]=iptables [nft]=nftables) ;;
+                            [iptables]=iptables [nft]=nftables [gcc]=gcc) ;;
     *) echo "host-deps.sh: unknown group '$1' (test or lab)" >&2; exit 2 ;;
 esac
 

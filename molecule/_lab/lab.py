@@ -15,7 +15,7 @@ the lab. Standard library only, run as root.
     lab.py ifdown|ifup --name NAME HOST IFACE
     lab.py cut|restore --name NAME SEGMENT [--hosts A B] [--proto N]
     lab.py inventory --name NAME
-    lab.py build
+    lab.py build          (the rootfs and the UML kernels' XSAVE wrapper)
     lab.py leftovers
 """
 from __future__ import annotations
@@ -41,6 +41,8 @@ STATE_ROOT = Path(os.environ.get("LVS_LAB_STATE", "/var/tmp/lvs-lab"))
 CACHE_ROOT = Path(os.environ.get("LVS_LAB_CACHE", "/var/cache/lvs-lab"))
 UML_BINARY = "linux.uml"
 UML_MODULES = Path("/usr/lib/uml/modules")
+# Preloaded into every UML kernel so that it runs on CPUs with AMX too (see the file).
+XSTATE_SHIM_SOURCE = Path(__file__).with_name("uml-xstate-shim.c")
 DEFAULT_MEM_MB = int(os.environ.get("LVS_LAB_MEM_MB", "384"))
 BOOT_TIMEOUT_S = 180
 MAX_SLOTS = 64
@@ -393,6 +395,22 @@ def ensure_rootfs() -> Path:
     return target
 
 
+def ensure_xstate_shim() -> Path:
+    """The compiled XSAVE wrapper every UML kernel is started with, built once per source."""
+    source = XSTATE_SHIM_SOURCE.read_bytes()
+    target = CACHE_ROOT / f"uml-xstate-shim-{hashlib.sha256(source).hexdigest()[:16]}.so"
+    if target.is_file():
+        return target
+    if shutil.which("gcc") is None:
+        raise LabError("the lab compiles a small wrapper for its UML kernels with gcc: apt-get install gcc")
+    CACHE_ROOT.mkdir(parents=True, exist_ok=True)
+    building = target.with_name(f"{target.name}.{os.getpid()}")
+    run(["gcc", "-shared", "-fPIC", "-O2", "-Wall", "-Werror", "-o", str(building), str(XSTATE_SHIM_SOURCE), "-ldl"],
+        capture=True)
+    building.rename(target)
+    return target
+
+
 # --------------------------------------------------------------------------- mounts
 
 def mountpoints_under(path: Path) -> list[str]:
@@ -593,7 +611,8 @@ def start_host(lab: Lab, host: Host, rootfs: Path) -> None:
     console = open(lab.host_dir(host) / "console.log", "ab")
     # A session of its own, so the kernel and all its helper processes stop as one group.
     kernel = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=console, stderr=subprocess.STDOUT,
-                              start_new_session=True, cwd=lab.host_dir(host))
+                              start_new_session=True, cwd=lab.host_dir(host),
+                              env={**os.environ, "LD_PRELOAD": str(ensure_xstate_shim())})
     console.close()
     session_file(lab, lab.umid(host)).write_text(str(kernel.pid))
 
@@ -826,7 +845,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("down", help="tear everything of the lab down")
     commands.add_parser("status", help="hosts, their state and addresses (JSON)")
     commands.add_parser("inventory", help="print a YAML Ansible inventory of the lab")
-    commands.add_parser("build", help="build (or reuse) the cached rootfs only")
+    commands.add_parser("build", help="build (or reuse) the cached rootfs and the UML kernels' XSAVE wrapper")
     commands.add_parser("leftovers", help="list anything of any lab still on the machine; exit 1 if some")
     ssh = commands.add_parser("ssh", help="ssh into a host, or run a command there")
     ssh.add_argument("host")
@@ -849,6 +868,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "build":
             with allocation_lock():  # an `up` elsewhere may be building the same rootfs
                 ensure_rootfs()
+                ensure_xstate_shim()
         elif args.command == "leftovers":
             leftovers = find_leftovers()
             print("\n".join(leftovers) if leftovers else "nothing of any lab is left")
