@@ -50,6 +50,8 @@ def test_bad_inventory_fails_before_any_host(tmp_path: Path, service: dict, mess
     ({"director_vrrp_version": 2, "director_vrrp_advert_int": 0.5}, "director_vrrp_advert_int: 0.5 is not whole seconds"),
     ({"director_vrrp_unicast": True}, "hostvars[director1].director_unicast_addresses: no inet address"),
     ({"director_global_defs_extra_lines": ["vrrp_strict"]}, "director_global_defs_extra_lines: vrrp_strict is not allowed"),
+    ({"director_firewall_nftables_input_chain": "filter input"},
+     'director_firewall_nftables_input_chain must be a base chain of an inet table, as "inet <table> <chain>"'),
     ({"lvs_virtual_services": [GOOD_SERVICE, {**GOOD_SERVICE, "vip": "198.18.1.51", "master": "director2",
                                               "virtual_router_id": 50}]}, "virtual_router_id 50 is used by both"),
 ])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -214,6 +215,113 @@ def test_firewall_openings_render_for_iptables_and_firewalld(tmp_path: Path) -> 
                              'rule family="ipv4" port port="8848" protocol="udp" accept',
                              'rule family="ipv4" destination address="198.18.1.50" port port="80" protocol="tcp" accept']
     assert 'rule family="ipv4" destination address="198.18.1.50" port port="8000-8099" protocol="tcp" accept' in firewalld
+
+
+def test_nftables_openings_render_and_pass_nft(tmp_path: Path) -> None:
+    services = [{**WEB, "fwmark": 7, "port": None, "fwmark_match": {"ports": [80, "8000-8099"]}},
+                {"name": "nat", "vip": "198.18.1.60", "port": 53, "protocol": "udp", "method": "nat",
+                 "gateway": "10.0.0.1", "real_servers_group": "private", "real_server_port": 5353},
+                {**WEB, "vip": "2001:db8:1::50", "real_servers_group": "web6"}]
+    render(tmp_path, {"lvs_virtual_services": services, "director_vrrp_unicast": True, "director_lvs_sync_daemon": True,
+                      "director_firewall_nftables_input_chain": "inet host input"})
+    rules = (tmp_path / "director1.firewall.nft").read_text()
+    filled = rules[rules.index("\ntable inet host {\n\tchain lvs_input {\n\t\tct"):]
+    assert [line.strip() for line in filled.splitlines() if line.startswith("\t\t")] == [
+        "ct state established,related accept",
+        "ip saddr 198.18.1.12 meta l4proto 112 accept",
+        "ip6 saddr 2001:db8::12 meta l4proto 112 accept",
+        "meta nfproto ipv4 udp dport { 8848 } accept",
+        "ip daddr 198.18.1.50 tcp dport { 80, 8000-8099 } accept",
+        "ip daddr 198.18.1.60 udp dport { 53 } accept",
+        "ip6 daddr 2001:db8:1::50 tcp dport { 80 } accept",
+        "ip saddr 10.0.0.101 udp sport { 5353 } accept",
+        "ip saddr 10.0.0.102 udp sport { 5353 } accept"]
+    assert "\ntable inet filter {\n\tchain lvs_forward {\n\t\tip saddr 10.0.0.101" in filled
+    unit = (tmp_path / "director1.firewall-nft.service").read_text()
+    assert "jump lvs_input' || nft insert rule inet host input jump lvs_input'" in unit.replace('"', "'")
+    assert "nft delete rule inet filter forward handle" in unit
+
+
+@pytest.mark.parametrize(("finding", "backend"), [
+    ("active\n-P INPUT ACCEPT\n-- nftables", "firewalld"),
+    ("inactive\n-P INPUT ACCEPT\n-- nftables\ntable inet filter {\n\tchain input {\n"
+     "\t\ttype filter hook input priority filter; policy drop;\n\t}\n}", "nftables"),
+    ("inactive\n-P INPUT ACCEPT\n-- nftables\ntable inet filter {\n\tchain input {\n"
+     "\t\ttype filter hook input priority filter; policy accept;\n\t\ttcp dport 25 reject\n\t}\n}", "nftables"),
+    ("inactive\n-P INPUT ACCEPT\n-A INPUT -p tcp --dport 25 -j REJECT\n-- nftables\n"
+     "Error: No such file or directory\nlist chain inet filter input\n", "iptables"),
+    ("inactive\n-P INPUT DROP\n-- nftables", "iptables"),
+    ("unknown\n-P INPUT ACCEPT\n-- nftables\ntable inet filter {\n\tchain input {\n"
+     "\t\ttype filter hook input priority filter; policy accept;\n\t}\n}", "none"),
+], ids=["firewalld", "nftables-policy", "nftables-rule", "iptables-rule", "iptables-policy", "none"])
+def test_auto_picks_the_firewall_that_drops(tmp_path: Path, finding: str, backend: str) -> None:
+    found = {"stdout": finding, "stdout_lines": finding.splitlines()}
+    render(tmp_path, {"lvs_virtual_services": [WEB]}, {"__director_firewall_found": found})
+    assert (tmp_path / "director1.firewall-backend").read_text() == backend
+
+
+# Runs in a network namespace of its own: a host ruleset that drops everything, then the unit's
+# commands as systemd would run them; prints what a client on the VIP could reach at each step.
+NETNS_PROBE = r"""
+import json, socket, subprocess, sys
+commands, rules = json.loads(sys.argv[1]), sys.argv[2]
+def run(argv):
+    subprocess.run([rules if arg == "/etc/lvs/firewall.nft" else arg for arg in argv], check=True)
+def reachable(port):
+    with socket.socket() as client:
+        client.settimeout(0.5)
+        return client.connect_ex(("198.18.1.50", port)) == 0
+def jumps():
+    listing = subprocess.run(["nft", "list", "chain", "inet", "filter", "input"], capture_output=True, text=True).stdout
+    return listing.count("jump lvs_input")
+subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+subprocess.run(["ip", "address", "add", "198.18.1.50/32", "dev", "lo"], check=True)
+subprocess.run(["nft", "-f", "-"], check=True, text=True, input=(
+    "table inet filter {\n chain input {\n  type filter hook input priority 0; policy drop;\n }\n}\n"))
+listeners = []
+for port in (80, 81):
+    server = socket.socket()
+    server.bind(("198.18.1.50", port))
+    server.listen()
+    listeners.append(server)
+seen = {"before": [reachable(80), reachable(81)]}
+for argv in commands["ExecStart"]:
+    run(argv)
+seen["started"] = [reachable(80), reachable(81)]
+for _ in range(2):
+    for argv in commands["ExecReload"]:
+        run(argv)
+seen["jumps after two reloads"] = jumps()
+for argv in commands["ExecStop"]:
+    run(argv)
+seen["stopped"] = [reachable(80), reachable(81)]
+seen["jumps after stop"] = jumps()
+seen["chains after stop"] = subprocess.run(["nft", "list", "table", "inet", "filter"], capture_output=True,
+                                           text=True).stdout.count("chain lvs_")
+print(json.dumps(seen))
+"""
+
+
+def systemd_commands(unit: str) -> dict[str, list[list[str]]]:
+    """A unit's Exec lines as argv lists, unquoted as systemd does for these lines ($$ is a literal $)."""
+    commands: dict[str, list[list[str]]] = {"ExecStart": [], "ExecReload": [], "ExecStop": []}
+    for line in unit.splitlines():
+        key, separator, value = line.partition("=")
+        if separator and key in commands:
+            commands[key].append(shlex.split(value.removeprefix("-").replace("$$", "$")))
+    return commands
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a network namespace with its own nftables ruleset needs root")
+def test_nftables_openings_let_the_service_through_a_dropping_ruleset(tmp_path: Path) -> None:
+    render(tmp_path, {"lvs_virtual_services": [WEB]})
+    commands = systemd_commands((tmp_path / "director1.firewall-nft.service").read_text())
+    probe = subprocess.run(["unshare", "--net", sys.executable, "-c", NETNS_PROBE, json.dumps(commands),
+                            str(tmp_path / "director1.firewall.nft")],
+                           capture_output=True, text=True, check=False, timeout=60)
+    assert probe.returncode == 0, probe.stdout + probe.stderr
+    assert json.loads(probe.stdout) == {"before": [False, False], "started": [True, False], "jumps after two reloads": 1,
+                                        "stopped": [False, False], "jumps after stop": 0, "chains after stop": 0}
 
 
 EXAMPLES = REPO / "docs" / "examples"
