@@ -17,6 +17,16 @@ vip_holder() {
         if on "$director" ip -o -4 addr show dev eth1 | grep -q " $vip/32 "; then echo "$director"; fi
     done
 }
+# Waits until DIRECTOR alone holds the VIP (at most 30 s) and says how long that took.
+wait_for_holder() {
+    local director=$1 waited=0
+    until [[ $(vip_holder) == "$director" ]]; do
+        if ((waited >= 30)); then echo "==> after 30 s the VIP is on: $(vip_holder), not $director" >&2; return 1; fi
+        sleep 1
+        waited=$((waited + 1))
+    done
+    echo "==> the VIP is on: $director (within ${waited} s)"
+}
 ask_vip() {
     on client "for i in 1 2 3 4 5 6; do curl -s -m 1 http://$vip/ || echo FAILED; done" | tr '\n' ' '
     echo
@@ -50,14 +60,13 @@ PY
         echo
         echo "==> stopping keepalived on director1"
         on director1 systemctl stop keepalived
-        sleep 4
-        echo "==> the VIP is on: $(vip_holder)"
+        wait_for_holder director2
         echo "==> the client asks again:"; ask_vip
         echo
-        echo "==> starting keepalived on director1 again (it preempts: higher priority)"
+        echo "==> starting keepalived on director1 again (it preempts: higher priority, after"
+        echo "    director_vrrp_preempt_delay, 5 s in this example)"
         on director1 systemctl start keepalived
-        sleep 5
-        echo "==> the VIP is on: $(vip_holder)"
+        wait_for_holder director1
         echo "==> the client asks again:"; ask_vip
         echo
         echo "==> try it yourself"
