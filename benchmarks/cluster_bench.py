@@ -7,7 +7,8 @@ each), builds it with playbooks/site.yml, and measures, each over repeated trial
   - the client-observed outage when the master director fails, for the seed documents' VRRP
     (v2, advert_int 1) and for the role's fast profile (director_vrrp_fast_failover): keepalived
     stopped (graceful) and the whole kernel killed (hard, `lab kill`);
-  - failed requests during a planned switchover (playbooks/switchover.yml and back);
+  - failed requests during a planned switchover (playbooks/switchover.yml and back), and why
+    they failed; also with the fast profile, the mh scheduler and sloppy_tcp;
   - how long the master's IPVS table takes to drop a real server whose web server stopped, and
     to take it back, for TCP_CHECK and HTTP_GET with the role's default timings and tuned ones;
   - VRRP transitions of the fast profile during a site.yml run and over an idle window (while
@@ -74,6 +75,17 @@ PROFILES = {
     "fast": ("fast profile: director_vrrp_fast_failover (VRRP v3, advert_int 0.1, garp without delay)",
              {"director_vrrp_fast_failover": True}),
 }
+# A switchover resets the connections in flight when the VIP moves: the new holder has no entry for
+# them and answers their next packet itself. With a scheduler that picks the same real server for the
+# same connection on every director (mh, by source address and port) and sloppy_tcp (an entry may
+# start mid-connection), the new holder forwards that packet to the real server that has the
+# connection instead. Switchovers only, after the fast profile's trials.
+HASHED = ("fast profile, scheduler mh (mh-port) and net.ipv4.vs.sloppy_tcp = 1",
+          {**PROFILES["fast"][1],
+           "lvs_virtual_services": [{**service, "scheduler": "mh", "scheduler_flags": ["mh-port"]}
+                                    for service in GROUP_VARS["lvs_virtual_services"]],
+           "director_sysctls": {"net.ipv4.vs.expire_nodest_conn": 1, "net.ipv4.vs.expire_quiescent_template": 1,
+                                "net.ipv4.vs.sloppy_tcp": 1}})
 # The scenarios' client probe: each request in its own thread, started on schedule, so a request
 # that waits out its timeout does not hold back the next one and the outage is seen to within
 # one interval.
@@ -151,8 +163,9 @@ def start_probe(seconds: float) -> subprocess.Popen:
                             stdin=subprocess.DEVNULL)
 
 
-def finish_probe(probe: subprocess.Popen) -> list[list]:
-    return json.loads(probe.communicate(timeout=120)[0])["timeline"]
+def finish_probe(probe: subprocess.Popen) -> dict:
+    """The probe's report: its timeline and why each failed request failed (reset, timed out, ...)."""
+    return json.loads(probe.communicate(timeout=120)[0])
 
 
 def outage(timeline: list[list]) -> tuple[float, int]:
@@ -170,7 +183,7 @@ def failover_trial(seconds: float, fail, recover) -> list[list]:
     probe = start_probe(seconds)
     time.sleep(2)
     fail()
-    results = finish_probe(probe)
+    results = finish_probe(probe)["timeline"]
     recover()
     settle_on_director1()
     return results
@@ -185,14 +198,30 @@ def hard_trial() -> list[list]:
     return failover_trial(8, lambda: lab("kill", "director1"), lambda: lab("start", "director1"))
 
 
-def switchover_trial() -> list[list]:
+def switchover_trial(settings: dict) -> dict:
     probe = start_probe(40)
     time.sleep(1)
-    playbook("switchover", {"lvs_switchover_director": "director1"})
-    playbook("switchover", {"lvs_switchover_director": "director1", "lvs_switchover_back": True})
+    playbook("switchover", {**settings, "lvs_switchover_director": "director1"})
+    playbook("switchover", {**settings, "lvs_switchover_director": "director1", "lvs_switchover_back": True})
     results = finish_probe(probe)
     settle_on_director1()
     return results
+
+
+def switchovers(name: str, label: str, settings: dict, trials: int) -> dict:
+    """TRIALS switchovers and back with SETTINGS in place: failed requests, why they failed, a plot."""
+    runs = [switchover_trial(settings) for _trial in range(trials)]
+    timelines = [run["timeline"] for run in runs]
+    reasons: dict[str, int] = {}
+    for run in runs:
+        for reason, count in run["failure_reasons"].items():
+            reasons[reason] = reasons.get(reason, 0) + count
+    log(f"{name} switchover failures: {[outage(t)[1] for t in timelines]}, failed requests sent at "
+        f"{[[sent for sent, ok in t if not ok] for t in timelines]} s, why: {reasons}")
+    return {"outages": [outage(t)[0] for t in timelines], "failures": [outage(t)[1] for t in timelines],
+            "requests": [len(t) for t in timelines], "reasons": reasons,
+            "plot": plot(f"{name}-switchover", f"{label}: switchover.yml and back", timelines,
+                         "switchover.yml starts at about 1 s")}
 
 
 REAL_SERVER = "198.18.1.22"
@@ -476,16 +505,14 @@ def main() -> None:
                     log(f"{profile} {kind} trial {number + 1}: outage, failures = {outage(runs[-1])}")
                 kinds[kind] = {"outages": [outage(r)[0] for r in runs], "failures": [outage(r)[1] for r in runs],
                                "plot": plot(f"{profile}-{kind}", f"{label}: {kind}", runs)}
-            switchovers = [switchover_trial() for _trial in range(args.switchovers)]
-            kinds["switchover"] = {"outages": [outage(r)[0] for r in switchovers],
-                                   "failures": [outage(r)[1] for r in switchovers],
-                                   "requests": [len(r) for r in switchovers],
-                                   "plot": plot(f"{profile}-switchover", f"{label}: switchover.yml and back",
-                                                switchovers, "switchover.yml starts at about 1 s")}
-            log(f"{profile} switchover failures: {kinds['switchover']['failures']}, failed requests sent at "
-                f"{[[sent for sent, ok in r if not ok] for r in switchovers]} s")
+            kinds["switchover"] = switchovers(profile, label, settings, args.switchovers)
             report["profiles"][profile] = {"label": label, **kinds}
-        # The fast profile stays on, untouched, while this machine works on the rest: the keepalived.conf
+        label, settings = HASHED
+        playbook("site", settings)
+        settle_on_director1()
+        report["profiles"]["hashed"] = {"label": label,
+                                        "switchover": switchovers("hashed", label, settings, args.switchovers)}
+        # The fast profile (with mh) stays on, untouched, while this machine works on the rest: the keepalived.conf
         # rendering and the IPVS module benchmark's own lab load it as a busy host would be.
         since, idle_started = director_clock(), time.monotonic()
         log(f"fast profile idle for {args.idle_minutes} min; meanwhile the rest of the benchmark runs")
@@ -567,15 +594,25 @@ def write_report(report: dict) -> None:
         "| profile | failure | trials | outage s | failed requests |", "| --- | --- | --- | --- | --- |",
     ]
     for profile in report["profiles"].values():
-        for kind in ("graceful", "hard", "switchover"):
-            data = profile[kind]
-            lines.append(f"| {profile['label']} | {kind} | {len(data['outages'])} | {spread(data['outages'])} | "
-                         f"{spread([float(f) for f in data['failures']])} |")
+        for kind in KINDS:
+            if kind in profile:
+                data = profile[kind]
+                lines.append(f"| {profile['label']} | {kind} | {len(data['outages'])} | {spread(data['outages'])} | "
+                             f"{spread([float(f) for f in data['failures']])} |")
     lines += ["", "Targets (issue 7): fast profile hard-kill outage ≤ 0.5 s median; switchover 0 failed requests.",
-              "keepalived's own bound for the seed setting is 3 × advert_int + skew ≈ 3.6 s.", ""]
+              "keepalived's own bound for the seed setting is 3 × advert_int + skew ≈ 3.6 s.", "",
+              "Why the switchovers' requests failed, all trials of each row together:", "",
+              *[f"- {profile['label']}: {reasons_text(profile['switchover']['reasons'])}"
+                for profile in report["profiles"].values()], "",
+              "A reset is a connection in flight when the VIP moved: the new holder had no entry for it and",
+              "answered its next packet itself. The last row's scheduler picks the same real server for a",
+              "connection on both directors and sloppy_tcp lets the new holder take it up mid-connection, so",
+              "there it goes on to the real server that has it; what can remain is a packet lost while the VIP",
+              f"moves, which the client sends again after 1 s, past the probe's {int(PROBE_TIMEOUT * 1000)} ms.", ""]
     for profile in report["profiles"].values():
-        for kind in ("graceful", "hard", "switchover"):
-            lines += [f"![{profile['label']}, {kind}]({profile[kind]['plot']})", ""]
+        for kind in KINDS:
+            if kind in profile:
+                lines += [f"![{profile['label']}, {kind}]({profile[kind]['plot']})", ""]
     idle, converge_transitions = report["idle"], report["converge_transitions"]
     lines += ["## VRRP stability of the fast profile", "",
               "VRRP state changes logged by keepalived on both directors while nothing was failing (target: none).", "",
@@ -604,6 +641,13 @@ def write_report(report: dict) -> None:
               "```", report.get("ipvs_table", "(left out of this run with --skip-ipvs)"), "```", "",
               *changes_section(report.get("changes")), *compare_section(report.get("compare"))]
     REPORT.write_text("\n".join(lines))
+
+
+KINDS = ("graceful", "hard", "switchover")
+
+
+def reasons_text(reasons: dict[str, int]) -> str:
+    return ", ".join(f"{count} × {reason}" for reason, count in sorted(reasons.items())) or "none failed"
 
 
 def changes_section(changes: list[dict] | None) -> list[str]:

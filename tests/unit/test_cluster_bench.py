@@ -1,4 +1,4 @@
-"""The benchmark's pure parts: the other role's variables, the changes scenario's table, the report sections."""
+"""The benchmark's pure parts: the other role's variables, the switchover settings, the changes scenario's table, the report."""
 from __future__ import annotations
 
 import importlib.util
@@ -7,6 +7,7 @@ from pathlib import Path
 
 import jinja2
 import pytest
+import yaml
 
 BENCH_PATH = Path(__file__).resolve().parents[2] / "benchmarks" / "cluster_bench.py"
 
@@ -75,3 +76,46 @@ def test_the_report_says_when_no_other_role_ran_and_shows_both_when_one_did(benc
     assert "| lvs.cluster | 50.0 | 31.00 (min 30.00, max 32.00) | director1 20/0/3, director2 19/0/3 |" in lines
     assert any(line.startswith("| keepalived | 50.0 |") for line in lines)
     assert json.dumps(bench.changes_section(None)).count("--skip-changes") == 1
+
+
+def test_the_hashed_switchover_changes_only_the_scheduler_and_adds_sloppy_tcp_to_the_role_defaults(bench) -> None:
+    defaults = yaml.safe_load((BENCH_PATH.parents[1] / "roles" / "director" / "defaults" / "main.yml").read_text())
+    _label, settings = bench.HASHED
+    assert settings["director_sysctls"] == {**defaults["director_sysctls"], "net.ipv4.vs.sloppy_tcp": 1}
+    assert settings["director_vrrp_fast_failover"] is True
+    plain = bench.GROUP_VARS["lvs_virtual_services"]
+    assert [{**service, "scheduler": "rr", "scheduler_flags": []} for service in settings["lvs_virtual_services"]] \
+        == [{**service, "scheduler_flags": []} for service in plain]
+    assert {service["scheduler"] for service in settings["lvs_virtual_services"]} == {"mh"}
+
+
+def test_failure_reasons_are_counted_in_words(bench) -> None:
+    assert bench.reasons_text({}) == "none failed"
+    assert bench.reasons_text({"URLError: timed out": 1, "ConnectionResetError: [Errno 104] Connection reset by peer": 3}) \
+        == "3 × ConnectionResetError: [Errno 104] Connection reset by peer, 1 × URLError: timed out"
+
+
+def test_the_report_has_a_switchover_row_and_its_reasons_for_every_profile(bench, tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(bench, "REPORT", tmp_path / "benchmarks.md")
+    recap = {"director1": {"ok": 20, "changed": 0, "skipped": 3}}
+    kind = {"outages": [0.0, 0.02], "failures": [0, 1], "plot": "benchmarks/x.png"}
+    reset = {"ConnectionResetError: [Errno 104] Connection reset by peer": 1}
+    bench.write_report({
+        "date": "2026-11-23 23:00 UTC", "machine": "2 cores", "total_s": 2700,
+        "converge": {"cold": 100.0, "cold_recap": recap, "rerun": [27.0], "rerun_recap": recap},
+        "profiles": {"fast": {"label": "fast", "graceful": kind, "hard": kind, "switchover": {**kind, "reasons": reset}},
+                     "hashed": {"label": "hashed", "switchover": {**kind, "reasons": {}}}},
+        "idle": {"minutes": 10.0, "transitions": 0, "with_ipvs": True},
+        "converge_transitions": {"seconds": 26.0, "transitions": 0},
+        "detection": {"out": [{vip: 1.0 for vip in bench.DETECTION_VIPS}], "back": [{vip: 2.0 for vip in bench.DETECTION_VIPS}]},
+        "render_100x100_s": 6.0})
+    text = (tmp_path / "benchmarks.md").read_text()
+    assert "| hashed | switchover | 2 |" in text and "| hashed | graceful" not in text
+    assert "- fast: 1 × ConnectionResetError: [Errno 104] Connection reset by peer" in text
+    assert "- hashed: none failed" in text
+
+
+def test_the_operations_guide_shows_the_sysctls_the_benchmark_measured(bench) -> None:
+    guide = (BENCH_PATH.parents[1] / "docs" / "operations.md").read_text()
+    block = guide.split("## Planned switchover", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    assert yaml.safe_load(block) == {"director_sysctls": bench.HASHED[1]["director_sysctls"]}
