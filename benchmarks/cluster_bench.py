@@ -607,8 +607,9 @@ def write_report(report: dict) -> None:
               "A reset is a connection in flight when the VIP moved: the new holder had no entry for it and",
               "answered its next packet itself. The last row's scheduler picks the same real server for a",
               "connection on both directors and sloppy_tcp lets the new holder take it up mid-connection, so",
-              "there it goes on to the real server that has it; what can remain is a packet lost while the VIP",
-              f"moves, which the client sends again after 1 s, past the probe's {int(PROBE_TIMEOUT * 1000)} ms.", ""]
+              "there it goes on to the real server that has it. A timeout is a packet lost while the VIP moved,",
+              "which the client sends again only after its retransmission timeout (at least 200 ms, 1 s for a",
+              f"SYN), past the probe's {int(PROBE_TIMEOUT * 1000)} ms; no setting here avoids those.", ""]
     for profile in report["profiles"].values():
         for kind in KINDS:
             if kind in profile:
@@ -654,7 +655,7 @@ def changes_section(changes: list[dict] | None) -> list[str]:
     if changes is None:
         return ["## Inventory changes under load", "", "Left out of this run (`--skip-changes`).", ""]
     return ["## Inventory changes under load", "",
-            "`molecule/changes`, run by the benchmark: a new TCP connection to the VIP every 50 ms (1 s timeout)",
+            "`molecule/changes`, run by the benchmark: a new TCP connection to the VIP every 50 ms (3 s timeout)",
             "through each change, one run. The switchover may lose the requests in flight when the VIP's ARP entry",
             "moves (the scenario allows 3); every other change must lose none.", "",
             "| change | seconds | failed requests |", "| --- | --- | --- |",
