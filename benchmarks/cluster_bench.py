@@ -8,7 +8,8 @@ each), builds it with playbooks/site.yml, and measures, each over repeated trial
     (v2, advert_int 1) and for the role's fast profile (director_vrrp_fast_failover): keepalived
     stopped (graceful) and the whole kernel killed (hard, `lab kill`);
   - failed requests during a planned switchover (playbooks/switchover.yml and back), and why
-    they failed; also with the fast profile, the mh scheduler and sloppy_tcp;
+    they failed; also with the fast profile, the mh scheduler, sloppy_tcp and forwarding on the
+    VRRP interface;
   - how long the master's IPVS table takes to drop a real server whose web server stopped, and
     to take it back, for TCP_CHECK and HTTP_GET with the role's default timings and tuned ones;
   - VRRP transitions of the fast profile during a site.yml run and over an idle window (while
@@ -75,17 +76,20 @@ PROFILES = {
     "fast": ("fast profile: director_vrrp_fast_failover (VRRP v3, advert_int 0.1, garp without delay)",
              {"director_vrrp_fast_failover": True}),
 }
-# A switchover resets the connections in flight when the VIP moves: the new holder has no entry for
-# them and answers their next packet itself. With a scheduler that picks the same real server for the
-# same connection on every director (mh, by source address and port) and sloppy_tcp (an entry may
-# start mid-connection), the new holder forwards that packet to the real server that has the
-# connection instead. Switchovers only, after the fast profile's trials.
-HASHED = ("fast profile, scheduler mh (mh-port) and net.ipv4.vs.sloppy_tcp = 1",
+# A switchover fails requests in two ways. A connection in flight when the VIP moves is reset: the new
+# holder has no entry for it and answers its next packet itself. With a scheduler that picks the same
+# real server for the same connection on every director (mh, by source address and port) and
+# sloppy_tcp (an entry may start mid-connection), the new holder sends that packet on to the real
+# server that has the connection instead. And a packet the client sends in the few milliseconds
+# between the new holder's first advert (on which the old holder drops the VIP) and its gratuitous
+# ARP still goes to the old holder, which drops it; with forwarding on its VRRP interface, the old
+# holder routes it to the new one. Switchovers only, after the fast profile's trials.
+HASHED = ("fast profile, scheduler mh (mh-port), sloppy_tcp and forwarding on eth1",
           {**PROFILES["fast"][1],
            "lvs_virtual_services": [{**service, "scheduler": "mh", "scheduler_flags": ["mh-port"]}
                                     for service in GROUP_VARS["lvs_virtual_services"]],
            "director_sysctls": {"net.ipv4.vs.expire_nodest_conn": 1, "net.ipv4.vs.expire_quiescent_template": 1,
-                                "net.ipv4.vs.sloppy_tcp": 1}})
+                                "net.ipv4.vs.sloppy_tcp": 1, "net/ipv4/conf/eth1/forwarding": 1}})
 # The scenarios' client probe: each request in its own thread, started on schedule, so a request
 # that waits out its timeout does not hold back the next one and the outage is seen to within
 # one interval.
@@ -605,11 +609,14 @@ def write_report(report: dict) -> None:
               *[f"- {profile['label']}: {reasons_text(profile['switchover']['reasons'])}"
                 for profile in report["profiles"].values()], "",
               "A reset is a connection in flight when the VIP moved: the new holder had no entry for it and",
-              "answered its next packet itself. The last row's scheduler picks the same real server for a",
-              "connection on both directors and sloppy_tcp lets the new holder take it up mid-connection, so",
-              "there it goes on to the real server that has it. A timeout is a packet lost while the VIP moved,",
-              "which the client sends again only after its retransmission timeout (at least 200 ms, 1 s for a",
-              f"SYN), past the probe's {int(PROBE_TIMEOUT * 1000)} ms; no setting here avoids those.", ""]
+              "answered its next packet itself. A timeout is a packet lost while the VIP moved, which the",
+              "client sends again only after its retransmission timeout (at least 200 ms, 1 s for a SYN),",
+              f"past the probe's {int(PROBE_TIMEOUT * 1000)} ms. Packet captures in the lab showed which packet: one the",
+              "client sent in the few milliseconds between the new holder's first advert, on which the old",
+              "holder gave the VIP up, and the new holder's gratuitous ARP, so still to the old holder, which",
+              "dropped it. The last row's scheduler picks the same real server for a connection on both",
+              "directors and sloppy_tcp lets the new holder take it up mid-connection, and with forwarding on",
+              "eth1 the old holder routes such a packet to the new one instead of dropping it.", ""]
     for profile in report["profiles"].values():
         for kind in KINDS:
             if kind in profile:

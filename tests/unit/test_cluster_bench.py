@@ -78,10 +78,12 @@ def test_the_report_says_when_no_other_role_ran_and_shows_both_when_one_did(benc
     assert json.dumps(bench.changes_section(None)).count("--skip-changes") == 1
 
 
-def test_the_hashed_switchover_changes_only_the_scheduler_and_adds_sloppy_tcp_to_the_role_defaults(bench) -> None:
+def test_the_hashed_switchover_changes_only_the_scheduler_and_adds_sloppy_tcp_and_forwarding_to_the_role_defaults(bench) -> None:
     defaults = yaml.safe_load((BENCH_PATH.parents[1] / "roles" / "director" / "defaults" / "main.yml").read_text())
     _label, settings = bench.HASHED
-    assert settings["director_sysctls"] == {**defaults["director_sysctls"], "net.ipv4.vs.sloppy_tcp": 1}
+    assert settings["director_sysctls"] == {**defaults["director_sysctls"], "net.ipv4.vs.sloppy_tcp": 1,
+                                            "net/ipv4/conf/eth1/forwarding": 1}
+    assert bench.GROUP_VARS["director_interface"] == "eth1"
     assert settings["director_vrrp_fast_failover"] is True
     plain = bench.GROUP_VARS["lvs_virtual_services"]
     assert [{**service, "scheduler": "rr", "scheduler_flags": []} for service in settings["lvs_virtual_services"]] \
