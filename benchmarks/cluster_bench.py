@@ -463,8 +463,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--trials", type=int, default=10, help="failover trials per profile and kind (default 10)")
     parser.add_argument("--reruns", type=int, default=3, help="idempotent site.yml re-runs (default 3)")
-    parser.add_argument("--switchovers", type=int, default=3,
-                        help="switchover trials per profile, each switchover.yml there and back (default 3)")
+    parser.add_argument("--switchovers", type=int, default=5,
+                        help="switchover trials per profile, each switchover.yml there and back (default 5)")
     parser.add_argument("--detections", type=int, default=5,
                         help="real-server failure detection trials, nginx stopped and started (default 5)")
     parser.add_argument("--idle-minutes", type=float, default=10,
