@@ -84,12 +84,14 @@ PROFILES = {
 # between the new holder's first advert (on which the old holder drops the VIP) and its gratuitous
 # ARP still goes to the old holder, which drops it; with forwarding on its VRRP interface, the old
 # holder routes it to the new one. Switchovers only, after the fast profile's trials.
-HASHED = ("fast profile, scheduler mh (mh-port), sloppy_tcp and forwarding on eth1",
+VRRP_INTERFACE = GROUP_VARS["director_interface"]
+ROLE_SYSCTLS = yaml.safe_load((REPO / "roles" / "director" / "defaults" / "main.yml").read_text())["director_sysctls"]
+HASHED = (f"fast profile, scheduler mh (mh-port), sloppy_tcp and forwarding on {VRRP_INTERFACE}",
           {**PROFILES["fast"][1],
            "lvs_virtual_services": [{**service, "scheduler": "mh", "scheduler_flags": ["mh-port"]}
                                     for service in GROUP_VARS["lvs_virtual_services"]],
-           "director_sysctls": {"net.ipv4.vs.expire_nodest_conn": 1, "net.ipv4.vs.expire_quiescent_template": 1,
-                                "net.ipv4.vs.sloppy_tcp": 1, "net/ipv4/conf/eth1/forwarding": 1}})
+           "director_sysctls": {**ROLE_SYSCTLS, "net.ipv4.vs.sloppy_tcp": 1,
+                                f"net/ipv4/conf/{VRRP_INTERFACE}/forwarding": 1}})
 # The scenarios' client probe: each request in its own thread, started on schedule, so a request
 # that waits out its timeout does not hold back the next one and the outage is seen to within
 # one interval.
@@ -616,7 +618,7 @@ def write_report(report: dict) -> None:
               "holder gave the VIP up, and the new holder's gratuitous ARP, so still to the old holder, which",
               "dropped it. The last row's scheduler picks the same real server for a connection on both",
               "directors and sloppy_tcp lets the new holder take it up mid-connection, and with forwarding on",
-              "eth1 the old holder routes such a packet to the new one instead of dropping it.", ""]
+              f"{VRRP_INTERFACE} the old holder routes such a packet to the new one instead of dropping it.", ""]
     for profile in report["profiles"].values():
         for kind in KINDS:
             if kind in profile:
