@@ -17,6 +17,10 @@ description:
   - The roles read all the files they write with one such run and skip each template or copy task whose file
     is already as it would be written. A template or copy task that changes nothing still costs two module
     runs on the host (a stat, then the file module for the attributes).
+  - "C(path_differs(files, path, mode, owner='root', group='root', directory=false)) in the same file tells
+    whether a path is missing or differs in mode, owner or group (or is no directory, when O(directory) is
+    true), for a file task that sets a directory's attributes or a lineinfile task's file; the entries may
+    also come from C(lvs.cluster.host_state)."
 options:
   _input:
     description: The C(files) of a M(ansible.builtin.find) result, with checksums.
@@ -85,6 +89,15 @@ def file_differs(files: list[dict[str, Any]], path: str, content: str, mode: str
             or found.get("pw_name") != owner or found.get("gr_name") != group)
 
 
+def path_differs(files: list[dict[str, Any]], path: str, mode: str, owner: str = "root", group: str = "root",
+                 directory: bool = False) -> bool:
+    """Whether PATH is missing, or differs in mode, owner or group (or is no directory, when DIRECTORY) from
+    what a file or lineinfile task would set; the content is not compared."""
+    found = next((entry for entry in files if entry.get("path") == path), None)
+    return (found is None or (directory and not found.get("isdir")) or found.get("mode") != mode
+            or found.get("pw_name") != owner or found.get("gr_name") != group)
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
-        return {"file_differs": file_differs}
+        return {"file_differs": file_differs, "path_differs": path_differs}

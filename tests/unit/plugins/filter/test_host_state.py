@@ -1,0 +1,109 @@
+"""host_state: the one read the roles run on a host, parsed; and the script itself, run here."""
+from __future__ import annotations
+
+import hashlib
+import os
+import pwd
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.lvs.cluster.plugins.filter.file_state import file_differs, path_differs
+from ansible_collections.lvs.cluster.plugins.filter.host_state import host_state, host_state_command
+
+FIXTURES = Path(__file__).parents[2] / "fixtures" / "host_state"
+CONFIG_TEST = "/usr/local/sbin/lvs-keepalived-config-test"
+
+
+def fixture(name: str) -> dict:
+    return host_state((FIXTURES / name).read_text())
+
+
+def test_a_prepared_director_as_read_in_the_lab() -> None:
+    found = fixture("director-prepared.txt")
+    assert found["os_family"] == "Debian"
+    assert found["installed"] == ["keepalived", "ipvsadm"]
+    assert found["users"] == {"keepalived_script": "/usr/sbin/nologin"}
+    assert found["matches"] == {"/etc/default/ipvsadm": ['AUTO="false"']}
+    assert found["units"] == {"ipvsadm": {"active": "active", "enabled": "enabled"}}
+    assert path_differs(found["files"], "/etc/lvs", "0755", directory=True) is False
+    assert path_differs(found["files"], "/etc/keepalived/secrets", "0700", directory=True) is False
+    assert path_differs(found["files"], "/etc/default/ipvsadm", "0644") is False
+    config_test = (Path(__file__).parents[4] / "roles" / "director" / "files" / "lvs-keepalived-config-test").read_text()
+    assert file_differs(found["files"], CONFIG_TEST, config_test, "0755") is False
+
+
+def test_a_fresh_host_as_read_in_the_lab_has_nothing() -> None:
+    found = fixture("director-fresh.txt")
+    assert found == {"os_family": "Debian", "installed": [], "files": [], "users": {}, "matches": {},
+                     "units": {"ipvsadm": {"active": "inactive", "enabled": ""}}}
+    assert path_differs(found["files"], "/etc/lvs", "0755", directory=True) is True
+
+
+def test_a_real_server_with_the_demo_backend_as_read_in_the_lab() -> None:
+    found = fixture("realserver-demo.txt")
+    assert found["installed"] == ["nginx"]
+    assert {unit: state["active"] for unit, state in found["units"].items()} == {
+        "lvs-realserver-vips.service": "active", "nginx.service": "active", "lvs-demo-echo.service": "active"}
+    assert file_differs(found["files"], "/var/www/html/index.html", "rs1\n", "0644") is False
+    assert file_differs(found["files"], "/var/www/html/index.html", "rs2\n", "0644") is True
+
+
+def test_a_directory_where_a_file_is_wanted_differs() -> None:
+    found = host_state("path\t/etc/lvs\tfile\troot root 755\tda39a3ee5e6b4b0d3255bfef95601890afd80709  -\n")
+    assert path_differs(found["files"], "/etc/lvs", "0755", directory=True) is True
+    assert path_differs(found["files"], "/etc/lvs", "0755") is False
+    assert path_differs(found["files"], "/etc/lvs", "0700") is True
+    assert path_differs(found["files"], "/etc/lvs", "0755", owner="keepalived_script") is True
+
+
+def test_families_from_os_release() -> None:
+    assert host_state("os\tubuntu\tdebian\n")["os_family"] == "Debian"
+    assert host_state('os\trocky\trhel centos fedora\n')["os_family"] == "RedHat"
+    assert host_state("os\tfedora\t\n")["os_family"] == "RedHat"
+    assert host_state("os\tarch\t\n")["os_family"] == "arch"
+
+
+@pytest.mark.parametrize("line", ["", "package\tnginx\tmaybe", "path\t/etc/lvs\tdirectory\troot root\t-",
+                                  "path\t/etc/lvs\tdirectory\troot root 9z\t-", "user\tx\tpresent", "unknown\tfoo bar",
+                                  "something else"])
+def test_a_line_it_does_not_understand_is_refused(line: str) -> None:
+    with pytest.raises(AnsibleFilterError, match="does not understand"):
+        host_state(f"os\tdebian\t\n{line}\n")
+
+
+def test_an_unknown_item_is_refused_before_anything_runs() -> None:
+    with pytest.raises(AnsibleFilterError, match="unknown item 'file /etc/lvs'"):
+        host_state_command(["path /etc/lvs", "file /etc/lvs"])
+
+
+def test_the_script_reads_this_machine(tmp_path: Path) -> None:
+    # The same argv the roles run, here on real files: a file, a directory, a missing path, lines.
+    program = tmp_path / "prog"
+    program.write_text("AUTO=\"true\"\n# AUTO=\"x\"\nAUTO=\"false\"\tand a tab\n")
+    program.chmod(0o750)
+    (tmp_path / "dir").mkdir(mode=0o700)
+    user = pwd.getpwuid(os.getuid())
+    items = ["os", f"path {program}", f"path {tmp_path / 'dir'}", f"path {tmp_path / 'missing'}",
+             f"match {program} ^AUTO=", f"match {tmp_path / 'missing'} ^AUTO=", f"user {user.pw_name}",
+             "user no-such-user-here", "package no-such-package-here"]
+    output = subprocess.run(host_state_command(items), capture_output=True, text=True, check=True).stdout
+    found = host_state(output)
+    assert found["os_family"] is not None
+    assert found["matches"] == {str(program): ['AUTO="true"', 'AUTO="false"\tand a tab']}
+    assert found["users"] == {user.pw_name: user.pw_shell}
+    assert found["installed"] == []
+    group = subprocess.run(["id", "-gn"], capture_output=True, text=True, check=True).stdout.strip()
+    assert file_differs(found["files"], str(program), program.read_text(), "0750", user.pw_name, group) is False
+    assert path_differs(found["files"], str(tmp_path / "dir"), "0700", user.pw_name, group, directory=True) is False
+    assert [entry["path"] for entry in found["files"]] == [str(program), str(tmp_path / "dir")]
+    assert found["files"][0]["checksum"] == hashlib.sha1(program.read_bytes()).hexdigest()
+
+
+@pytest.mark.skipif(shutil.which("dpkg-query") is None, reason="no dpkg on this machine")
+def test_the_script_finds_an_installed_package() -> None:
+    output = subprocess.run(host_state_command(["package dpkg"]), capture_output=True, text=True, check=True).stdout
+    assert host_state(output)["installed"] == ["dpkg"]
