@@ -48,7 +48,7 @@ _value:
   type: dict
   contains:
     os_family:
-      description: V(Debian) or V(RedHat) from C(/etc/os-release) (ID and ID_LIKE), else its ID; V(null) without an V(os) item.
+      description: V(Debian) or V(RedHat) from C(/etc/os-release) (ID and ID_LIKE), else its ID (or a text saying it has none); V(null) without an V(os) item.
       type: str
     installed:
       description: The packages of V(package) items that are installed.
@@ -142,7 +142,7 @@ def _os_family(distribution: str, like: str) -> str:
         return "Debian"
     if names & {"rhel", "fedora", "centos"}:
         return "RedHat"
-    return distribution
+    return distribution or "unknown (no ID in /etc/os-release)"
 
 
 def host_state(output: str) -> dict[str, Any]:

@@ -65,6 +65,7 @@ def test_families_from_os_release() -> None:
     assert host_state('os\trocky\trhel centos fedora\n')["os_family"] == "RedHat"
     assert host_state("os\tfedora\t\n")["os_family"] == "RedHat"
     assert host_state("os\tarch\t\n")["os_family"] == "arch"
+    assert host_state("os\t\t\n")["os_family"] == "unknown (no ID in /etc/os-release)"
 
 
 @pytest.mark.parametrize("line", ["", "package\tnginx\tmaybe", "path\t/etc/lvs\tdirectory\troot root\t-",
