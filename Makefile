@@ -9,7 +9,7 @@ help:
 	@echo "make test       every test: yamllint, ansible-lint, sanity, unit, Molecule scenarios"
 	@echo "make test-fast  all but the Molecule scenarios"
 	@echo "make demo       bring the 5-host lab up (make demo-down removes it)"
-	@echo "make bench      converge, failover, detection, changes-under-load and IPVS figures in the lab -> docs/benchmarks.md (about 75 min; BENCH_ARGS="--compare-role PATH" adds another keepalived role side by side)"
+	@echo "make bench      converge, failover, detection, changes-under-load and IPVS figures in the lab -> docs/benchmarks.md (about 50 min; BENCH_ARGS="--compare-role PATH" adds another keepalived role side by side)"
 
 venv:
 	@scripts/ensure-venv.sh $(VENV)
