@@ -85,8 +85,7 @@ def file_differs(files: list[dict[str, Any]], path: str, content: str, mode: str
     if found is None or "checksum" not in found:
         return True
     wanted = hashlib.sha1(str(content).encode("utf-8")).hexdigest()  # find's checksum is SHA-1
-    return (found["checksum"] != wanted or found.get("mode") != mode
-            or found.get("pw_name") != owner or found.get("gr_name") != group)
+    return found["checksum"] != wanted or path_differs([found], path, mode, owner, group)
 
 
 def path_differs(files: list[dict[str, Any]], path: str, mode: str, owner: str = "root", group: str = "root",

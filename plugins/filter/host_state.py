@@ -117,8 +117,6 @@ for item do
       grep -E -e "${name#* }" -- "${name%% *}" 2>/dev/null | while IFS= read -r line; do
         printf 'match\t%s\t%s\n' "${name%% *}" "$line"
       done ;;
-    *)
-      printf 'unknown\t%s\n' "$item" ;;
   esac
 done
 """
