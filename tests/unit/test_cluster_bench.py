@@ -104,7 +104,7 @@ def test_the_report_has_a_switchover_row_and_its_reasons_for_every_profile(bench
     reset = {"ConnectionResetError: [Errno 104] Connection reset by peer": 1}
     bench.write_report({
         "date": "2026-11-23 23:00 UTC", "machine": "2 cores", "total_s": 2700,
-        "converge": {"cold": 100.0, "cold_recap": recap, "rerun": [27.0], "rerun_recap": recap},
+        "converge": {"cold": 100.0, "cold_recap": recap, "cold_busy": 150, "rerun": [27.0], "rerun_recap": recap},
         "profiles": {"fast": {"label": "fast", "graceful": kind, "hard": kind, "switchover": {**kind, "reasons": reset}},
                      "hashed": {"label": "hashed", "switchover": {**kind, "reasons": {}}}},
         "idle": {"minutes": 10.0, "transitions": 0, "with_ipvs": True},
@@ -115,6 +115,18 @@ def test_the_report_has_a_switchover_row_and_its_reasons_for_every_profile(bench
     assert "| hashed | switchover | 2 |" in text and "| hashed | graceful" not in text
     assert "- fast: 1 × ConnectionResetError: [Errno 104] Connection reset by peer" in text
     assert "- hashed: none failed" in text
+    assert "were busy for 150 of their" in text
+
+
+def test_busy_time_leaves_out_idle_and_iowait(bench) -> None:
+    ticks = bench.os.sysconf("SC_CLK_TCK")
+    stat = f"cpu  {3 * ticks} {ticks} {2 * ticks} {50 * ticks} {7 * ticks} {ticks} {ticks} 0 0 0\ncpu0 1 2 3 4 5 6 7 8 9 10\n"
+    assert bench.busy_core_seconds(stat) == 8.0
+
+
+def test_a_proc_stat_without_the_cpu_line_first_is_an_error(bench) -> None:
+    with pytest.raises(ValueError, match="cpu line"):
+        bench.busy_core_seconds("intr 1 2 3\n")
 
 
 def test_the_operations_guide_shows_the_sysctls_the_benchmark_measured(bench) -> None:
