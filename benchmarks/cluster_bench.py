@@ -422,7 +422,7 @@ def converge(run, reruns: int) -> dict:
         seconds, rerun_recap = run()
         rerun_times.append(seconds)
     return {"cold": round(cold, 1), "cold_recap": cold_recap, "cold_busy": round(cold_busy),
-            "rerun": rerun_times, "rerun_recap": rerun_recap}
+            "cores": os.cpu_count() or 1, "rerun": rerun_times, "rerun_recap": rerun_recap}
 
 
 def fresh_directors_converge(run, reruns: int) -> dict:
@@ -608,8 +608,8 @@ def write_report(report: dict) -> None:
         "Targets (issue 7): cold ≤ 45 s, re-run ≤ 20 s for the four cluster hosts. A UML host runs every",
         "module several times slower than a real one; the figures above include the client host.",
         f"During the cold run the machine's cores were busy for {converge['cold_busy']} of their "
-        f"{round(converge['cold'] * (os.cpu_count() or 1))} core-seconds (lab hosts and controller together), so on this",
-        f"machine that work cannot take less than {round(converge['cold_busy'] / (os.cpu_count() or 1))} s,"
+        f"{round(converge['cold'] * converge['cores'])} core-seconds (lab hosts and controller together), so on this",
+        f"machine that work cannot take less than {round(converge['cold_busy'] / converge['cores'])} s,"
         " however it is spread over the hosts.", "",
         "## Director failover: client-observed outage", "",
         f"A new TCP connection to the VIP every {int(PROBE_INTERVAL * 1000)} ms ({int(PROBE_TIMEOUT * 1000)} ms"

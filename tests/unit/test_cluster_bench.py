@@ -104,7 +104,7 @@ def test_the_report_has_a_switchover_row_and_its_reasons_for_every_profile(bench
     reset = {"ConnectionResetError: [Errno 104] Connection reset by peer": 1}
     bench.write_report({
         "date": "2026-11-23 23:00 UTC", "machine": "2 cores", "total_s": 2700,
-        "converge": {"cold": 100.0, "cold_recap": recap, "cold_busy": 150, "rerun": [27.0], "rerun_recap": recap},
+        "converge": {"cold": 100.0, "cold_recap": recap, "cold_busy": 150, "cores": 2, "rerun": [27.0], "rerun_recap": recap},
         "profiles": {"fast": {"label": "fast", "graceful": kind, "hard": kind, "switchover": {**kind, "reasons": reset}},
                      "hashed": {"label": "hashed", "switchover": {**kind, "reasons": {}}}},
         "idle": {"minutes": 10.0, "transitions": 0, "with_ipvs": True},
@@ -115,7 +115,7 @@ def test_the_report_has_a_switchover_row_and_its_reasons_for_every_profile(bench
     assert "| hashed | switchover | 2 |" in text and "| hashed | graceful" not in text
     assert "- fast: 1 × ConnectionResetError: [Errno 104] Connection reset by peer" in text
     assert "- hashed: none failed" in text
-    assert "were busy for 150 of their" in text
+    assert "were busy for 150 of their 200 core-seconds" in text and "cannot take less than 75 s" in text
 
 
 def test_busy_time_leaves_out_idle_and_iowait(bench) -> None:
