@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.lvs.cluster.plugins.filter.keepalived_conf import vrrp_addresses
+from ansible_collections.lvs.cluster.plugins.filter.keepalived_conf import vrrp_advert_terms
 
 HERE = Path(__file__).parent
 REPO = HERE.parents[2]
@@ -155,17 +155,35 @@ def test_preempt_delay_starts_every_instance_backup(tmp_path: Path) -> None:
         assert "preempt_delay 5" in conf and "state BACKUP" in conf and "state MASTER" not in conf
 
 
-def test_vrrp_addresses_reads_what_the_template_renders(tmp_path: Path) -> None:
+def test_vrrp_advert_terms_read_what_the_template_renders(tmp_path: Path) -> None:
     # The director role defers keepalived's reload to all directors at once when these differ.
     web2 = {**WEB, "name": "web2", "vip": "198.18.1.51"}
     web6 = {**WEB, "name": "web6", "vip": "2001:db8::50", "real_servers_group": "web6"}
-    (tmp_path / "one").mkdir()
-    (tmp_path / "two").mkdir()
-    one = render(tmp_path / "one", {"lvs_virtual_services": [WEB, web6]})["director1"]
-    two = render(tmp_path / "two", {"lvs_virtual_services": [WEB, web2, web6]})["director1"]
-    assert vrrp_addresses(one) == {f"VI_{IFACE}_4_director1": ["198.18.1.50/32"],
-                                   f"VI_{IFACE}_6_director1": ["2001:db8::50/128"]}
-    assert vrrp_addresses(two)[f"VI_{IFACE}_4_director1"] == ["198.18.1.50/32", "198.18.1.51/32"]
+    inventories = {"one": {"lvs_virtual_services": [WEB, web6]},
+                   "two": {"lvs_virtual_services": [WEB, web2, web6]},
+                   "fast": {"lvs_virtual_services": [WEB, web6], "director_vrrp_fast_failover": True},
+                   "v2": {"lvs_virtual_services": [WEB, web6], "director_vrrp_version": 2},
+                   "v2_advert_2": {"lvs_virtual_services": [WEB, web6], "director_vrrp_version": 2,
+                                   "director_vrrp_advert_int": 2},
+                   "v2_auth": {"lvs_virtual_services": [WEB, web6], "director_vrrp_version": 2,
+                               "director_vrrp_auth_pass": "s3cret"},
+                   "vrid_60": {"lvs_virtual_services": [WEB, web6], "director_vrrp_vrid_base": 60}}
+    terms = {}
+    for name, group_vars in inventories.items():
+        (tmp_path / name).mkdir()
+        terms[name] = vrrp_advert_terms(render(tmp_path / name, group_vars)["director1"])
+    v4, v6 = f"VI_{IFACE}_4_director1", f"VI_{IFACE}_6_director1"
+    assert terms["one"] == {v4: {"addresses": ["198.18.1.50/32"], "version": "3", "virtual_router_id": "50",
+                                 "advert_int": None, "authentication": []},
+                            v6: {"addresses": ["2001:db8::50/128"], "version": "3", "virtual_router_id": "50",
+                                 "advert_int": None, "authentication": []}}
+    assert terms["two"][v4]["addresses"] == ["198.18.1.50/32", "198.18.1.51/32"]
+    # Each of these makes keepalived drop the adverts of a director that has not reloaded yet.
+    for changed in ("two", "v2", "vrid_60"):
+        assert terms[changed] != terms["one"], changed
+    assert terms["v2_advert_2"] != terms["v2"] and terms["v2_auth"] != terms["v2"] and terms["fast"] != terms["v2"]
+    # Version 3 (the role's default) takes the master's advert interval: the fast profile's 0.1 s is no term.
+    assert terms["fast"] == terms["one"]
 
 
 def test_keepalived_rejects_are_not_written(tmp_path: Path) -> None:
