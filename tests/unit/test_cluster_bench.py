@@ -133,3 +133,11 @@ def test_the_operations_guide_shows_the_sysctls_the_benchmark_measured(bench) ->
     guide = (BENCH_PATH.parents[1] / "docs" / "operations.md").read_text()
     block = guide.split("## Planned switchover", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
     assert yaml.safe_load(block) == {"director_sysctls": bench.HASHED[1]["director_sysctls"]}
+
+
+def test_only_requests_done_before_the_failure_count_as_failed_before_it(bench) -> None:
+    # Sent at 0.1, 1.0, 1.5 and 1.9 s; the master fails 2 s into the probe. The request sent at 1.9 s may have
+    # been in flight when it failed, so only those that had timed out by then count.
+    report = {"started": 1000.0, "timeline": [[0.1, True], [1.0, False], [1.5, True], [1.9, False], [2.5, False]]}
+    assert bench.failed_before(report, 1002.0) == [1.0]
+    assert bench.failed_before({**report, "timeline": [[1.9, False], [2.5, False]]}, 1002.0) == []
