@@ -135,9 +135,9 @@ def test_the_operations_guide_shows_the_sysctls_the_benchmark_measured(bench) ->
     assert yaml.safe_load(block) == {"director_sysctls": bench.HASHED[1]["director_sysctls"]}
 
 
-def test_only_requests_done_before_the_failure_count_as_failed_before_it(bench) -> None:
-    # Sent at 0.1, 1.0, 1.5 and 1.9 s; the master fails 2 s into the probe. The request sent at 1.9 s may have
-    # been in flight when it failed, so only those that had timed out by then count.
-    report = {"started": 1000.0, "timeline": [[0.1, True], [1.0, False], [1.5, True], [1.9, False], [2.5, False]]}
-    assert bench.failed_before(report, 1002.0) == [1.0]
-    assert bench.failed_before({**report, "timeline": [[1.9, False], [2.5, False]]}, 1002.0) == []
+def test_a_failure_at_the_start_of_a_failover_probe_is_not_the_failover(bench) -> None:
+    # The master fails at least 1.3 s into the probe; a request that failed in its first half second was
+    # not served to begin with (a client left on the wrong MAC fails from its first request).
+    served = [[0.0, True], [0.02, True], [0.48, True], [1.3, False], [1.32, False], [1.76, True]]
+    assert bench.failed_at_start(served) == []
+    assert bench.failed_at_start([[0.0, False], [0.02, False], [0.5, False], [1.3, False]]) == [0.0, 0.02]
