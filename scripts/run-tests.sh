@@ -125,6 +125,11 @@ failed_tasks() {
     ' "$1" | tail -n 60
 }
 
+# What of any lab is on the machine, one sorted line per thing; nothing when there is none.
+lab_leftovers() {
+    python3 molecule/_lab/lab.py leftovers | grep -vx "nothing of any lab is left" | sort || true
+}
+
 # One scenario, its output to its own log; the result line is read when it ends.
 run_scenario() {
     local scenario=$1 log=$2 t0=$SECONDS result=ok
@@ -147,6 +152,14 @@ stage_molecule() {
     finish_lab_preparation || return
     scripts/host-deps.sh lab || return
     local jobs=${LVS_TEST_JOBS:-2} logs="$repo/.build/molecule-logs" failures=0 scenario
+    # A lab that was up before the run (a demo, a bench) is not the scenarios' to tear
+    # down, nor theirs to answer for: only what appeared during the run fails it.
+    local before_run
+    before_run=$(lab_leftovers)
+    if [[ -n $before_run ]]; then
+        echo "molecule: a lab was already up before the run; left alone and not counted:"
+        echo "$before_run"
+    fi
     rm -rf "$logs" && mkdir -p "$logs"
     local -A running=()
     finish_one() {
@@ -172,7 +185,13 @@ stage_molecule() {
     done
     while [[ ${#running[@]} -gt 0 ]]; do finish_one; done
     # Every scenario's destroy must have left nothing of its lab on the machine.
-    python3 molecule/_lab/lab.py leftovers || failures=$((failures + 1))
+    local left_by_run
+    left_by_run=$(comm -13 <(echo "$before_run") <(lab_leftovers))
+    if [[ -n $left_by_run ]]; then
+        echo "molecule: the scenarios left these behind:"
+        echo "$left_by_run"
+        failures=$((failures + 1))
+    fi
     return $((failures > 0))
 }
 
