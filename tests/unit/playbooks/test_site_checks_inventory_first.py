@@ -76,17 +76,56 @@ def test_drain_refuses_before_any_host(tmp_path: Path, extra_vars: dict, hosts: 
     run_site(tmp_path, {"lvs_virtual_services": [GOOD_SERVICE]}, message, hosts, "lvs.cluster.drain", extra_vars)
 
 
+DIRECTORS_IN_LBS = HOSTS.replace("lvs_directors: {hosts: {director1: {}, director2: {}}}",
+                                 "lbs: {hosts: {director1: {}, director2: {}}}")
+
+
+@pytest.mark.parametrize(("playbook", "hosts", "settings", "message"), [
+    ("lvs.cluster.site", DIRECTORS_IN_LBS, {"director_group": "lbs"},
+     "director_group: group lbs holds other hosts than group lvs_directors, which the playbooks run on "
+     "(only in lbs: director1, director2)"),
+    ("lvs.cluster.site", HOSTS, {"realserver_group": "web"},
+     "realserver_group: there is no group web (the playbooks run on group lvs_realservers)"),
+    ("lvs.cluster.site", HOSTS.replace("rs2: {realserver_address: 198.18.1.22}}}",
+                                       "rs2: {realserver_address: 198.18.1.22}}}\n    web: {hosts: {rs1: {}}}"),
+     {"director_realservers_group": "web"},
+     "director_realservers_group: group web holds other hosts than group lvs_realservers, which the playbooks run on "
+     "(only in lvs_realservers: rs2)"),
+    ("lvs.cluster.drain", DIRECTORS_IN_LBS, {"director_group": "lbs"},
+     "director_group: group lbs holds other hosts than group lvs_directors"),
+])
+def test_groups_other_than_the_playbooks_fail_before_any_host(tmp_path: Path, playbook: str, hosts: str,
+                                                              settings: dict, message: str) -> None:
+    run_site(tmp_path, {"lvs_virtual_services": [GOOD_SERVICE], **settings}, message, hosts, playbook,
+             {"lvs_drain_host": "rs1"} if playbook == "lvs.cluster.drain" else None)
+
+
+def test_a_group_nested_in_the_playbooks_group_passes(tmp_path: Path) -> None:
+    """With the directors' own group a child of lvs_directors, both name the same hosts: the run gets past
+    the inventory check to the hosts (unreachable here)."""
+    hosts = HOSTS.replace("lvs_directors: {hosts: {director1: {}, director2: {}}}",
+                          "lvs_directors: {children: {lbs: {hosts: {director1: {}, director2: {}}}}}")
+    output = run_playbook(tmp_path, {"lvs_virtual_services": [GOOD_SERVICE], "director_group": "lbs"}, hosts,
+                          "lvs.cluster.site", {})
+    assert "fatal: [director1]: UNREACHABLE!" in output, output
+    assert "site.yml and drain.yml run on the groups" not in output
+
+
 def run_site(tmp_path: Path, group_vars: dict, message: str, hosts: str = HOSTS, playbook: str = "lvs.cluster.site",
              extra_vars: dict | None = None) -> None:
+    output = run_playbook(tmp_path, group_vars, hosts, playbook, extra_vars or {})
+    assert message in output, output
+    assert "UNREACHABLE" not in output, "a host was contacted before the inventory check"
+    assert "PLAY [Real servers]" not in output
+
+
+def run_playbook(tmp_path: Path, group_vars: dict, hosts: str, playbook: str, extra_vars: dict) -> str:
+    """Runs PLAYBOOK on HOSTS with GROUP_VARS for all; returns its output. It must fail."""
     (tmp_path / "hosts.yml").write_text(hosts)
     (tmp_path / "group_vars").mkdir()
     (tmp_path / "group_vars" / "all.yml").write_text(json.dumps(group_vars))
     env = {**os.environ, "ANSIBLE_HOST_KEY_CHECKING": "0", "ANSIBLE_NOCOLOR": "1"}
-    run = subprocess.run(["ansible-playbook", "-i", str(tmp_path / "hosts.yml"), playbook,
-                          "-e", json.dumps(extra_vars or {})],
+    run = subprocess.run(["ansible-playbook", "-i", str(tmp_path / "hosts.yml"), playbook, "-e", json.dumps(extra_vars)],
                          capture_output=True, text=True, env=env, check=False, timeout=120)
-    output = run.stdout + run.stderr
     assert run.returncode != 0
-    assert message in output, output
-    assert "UNREACHABLE" not in output, "a host was contacted before the inventory check"
-    assert "PLAY [Real servers]" not in output
+    return run.stdout + run.stderr
