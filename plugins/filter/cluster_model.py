@@ -672,11 +672,11 @@ SYNC_DAEMON_PORT = "8848"
 BFD_CONTROL_PORT = "3784"
 
 
-def firewall_openings(model, director, vrrp=True, sync_daemon=False):
+def firewall_openings(model, director, vrrp=True, sync_daemon=False, sync_table_port=None):
     """What a director's host firewall must let through, per address family: VRRP from the other
     directors (from anywhere with multicast) unless the director runs without keepalived, the
-    connection sync daemon, BFD, the services on their VIPs, and the NAT real servers' replies it
-    forwards."""
+    connection sync daemon and lvs-sync-table's requests on sync_table_port, BFD, the services on
+    their VIPs, and the NAT real servers' replies it forwards."""
     openings = []
 
     def add(**opening):
@@ -690,7 +690,7 @@ def firewall_openings(model, director, vrrp=True, sync_daemon=False):
         for source in peers or [None]:
             add(family=instance["family"], protocol=VRRP_PROTOCOL, source=source)
     if vrrp and sync_daemon and model["vrrp_instances"]:
-        add(family="inet", protocol="udp", ports=[SYNC_DAEMON_PORT])
+        add(family="inet", protocol="udp", ports=[SYNC_DAEMON_PORT] + ([str(sync_table_port)] if sync_table_port else []))
     if model["bfd_instances"]:
         for family in sorted({"inet6" if ":" in bfd["neighbor_ip"] else "inet" for bfd in model["bfd_instances"]}):
             add(family=family, protocol="udp", ports=[BFD_CONTROL_PORT])

@@ -220,7 +220,7 @@ def test_firewall_openings_render_for_iptables_and_firewalld(tmp_path: Path) -> 
     assert rules[rules.index("*filter") + 3:] == [
         "-A LVS_INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT",
         "-A LVS_INPUT -s 198.18.1.12 -p 112 -j ACCEPT",
-        "-A LVS_INPUT -p udp -m multiport --dports 8848 -j ACCEPT",
+        "-A LVS_INPUT -p udp -m multiport --dports 8848,8849 -j ACCEPT",
         "-A LVS_INPUT -d 198.18.1.50 -p tcp -m multiport --dports 80,8000:8099 -j ACCEPT",
         "-A LVS_INPUT -d 198.18.1.60 -p udp -m multiport --dports 53 -j ACCEPT",
         "-A LVS_FORWARD -s 10.0.0.101 -p udp -m multiport --sports 5353 -j ACCEPT",
@@ -228,9 +228,10 @@ def test_firewall_openings_render_for_iptables_and_firewalld(tmp_path: Path) -> 
         "COMMIT"]
     assert "-A LVS_INPUT -s 2001:db8::12 -p 112 -j ACCEPT" in (tmp_path / "director1.firewall.inet6.rules").read_text()
     firewalld = json.loads((tmp_path / "director1.firewalld.json").read_text())
-    assert firewalld[:4] == ['rule family="ipv4" source address="198.18.1.12" protocol value="vrrp" accept',
+    assert firewalld[:5] == ['rule family="ipv4" source address="198.18.1.12" protocol value="vrrp" accept',
                              'rule family="ipv6" source address="2001:db8::12" protocol value="vrrp" accept',
                              'rule family="ipv4" port port="8848" protocol="udp" accept',
+                             'rule family="ipv4" port port="8849" protocol="udp" accept',
                              'rule family="ipv4" destination address="198.18.1.50" port port="80" protocol="tcp" accept']
     assert 'rule family="ipv4" destination address="198.18.1.50" port port="8000-8099" protocol="tcp" accept' in firewalld
 
@@ -248,7 +249,7 @@ def test_nftables_openings_render_and_pass_nft(tmp_path: Path) -> None:
         "ct state established,related accept",
         "ip saddr 198.18.1.12 meta l4proto 112 accept",
         "ip6 saddr 2001:db8::12 meta l4proto 112 accept",
-        "meta nfproto ipv4 udp dport { 8848 } accept",
+        "meta nfproto ipv4 udp dport { 8848, 8849 } accept",
         "ip daddr 198.18.1.50 tcp dport { 80, 8000-8099 } accept",
         "ip daddr 198.18.1.60 udp dport { 53 } accept",
         "ip6 daddr 2001:db8:1::50 tcp dport { 80 } accept",

@@ -249,6 +249,7 @@ def test_the_firewall_lets_in_vrrp_sync_services_and_nat_replies() -> None:
     assert result["errors"] == []
     openings = firewall_openings(result, "director1", sync_daemon=True)
     assert firewall_openings(result, "director1", vrrp=False, sync_daemon=True) == openings[2:]
+    assert firewall_openings(result, "director1", sync_daemon=True, sync_table_port=8849)[1]["ports"] == ["8848", "8849"]
     base = {"chain": "input", "source": None, "destination": None, "protocol": None, "ports": [], "source_ports": []}
     assert openings == [
         {**base, "family": "inet", "protocol": "112"},
