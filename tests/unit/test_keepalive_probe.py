@@ -83,3 +83,24 @@ def test_the_connection_leaves_from_the_local_port_asked_for(server, tmp_path) -
     report = run_probe(server, tmp_path / "never", "--count", "3", "--local-port", str(free))
     assert report["local_port"] == free and report["answers"] == {"rs1": 3}
     assert server.connections == {("127.0.0.1", free)}
+
+
+def test_each_interval_keeps_its_own_connection(server, tmp_path) -> None:
+    stop_file = tmp_path / "stop"
+    threading.Timer(0.5, stop_file.touch).start()
+    report = run_probe(server, stop_file, "--interval", "10")
+    quick, quiet = report["connections"]
+    assert (quick["interval"], quiet["interval"]) == (0.02, 10.0)
+    assert quick["requests"] > 5 and quiet["requests"] == 1 and report["failures"] == 0
+    assert report["requests"] == quick["requests"] + quiet["requests"]
+    assert report["answers"] == {"rs1": report["requests"]}
+    assert server.connections == {("127.0.0.1", quick["local_port"]), ("127.0.0.1", quiet["local_port"])}
+    assert report["ended"] - report["started"] < 5
+
+
+def test_a_broken_connection_is_counted_once_and_the_others_go_on(server, tmp_path) -> None:
+    server.close_after = 3
+    report = run_probe(server, tmp_path / "never", "--interval", "0.03", "--count", "10")
+    assert report["failures"] >= 1
+    assert report["error"] is not None and "closed by the server" in report["error"]
+    assert len(report["connections"]) == 2
