@@ -15,6 +15,9 @@ each), builds it with playbooks/site.yml, and measures, each over repeated trial
   - VRRP transitions of the fast profile during a site.yml run and over an idle window (while
     the rest runs: keepalived.conf for 100 VIPs x 100 real servers rendered and tested on this
     machine, and the IPVS module benchmark in its own lab);
+  - kept-alive connections of ten request rates (one every 0.2 s to one every 8 s, longer than the
+    preempt delay) through a failover and the fail-back with the sync daemon, graceful and hard, with
+    lvs-sync-table (director_lvs_sync_table, the default) and without it: broken connections per trial;
   - failed requests through each inventory change of molecule's changes scenario, run whole;
   - with --compare-role PATH, site.yml's director part (directors.yml) beside another keepalived
     role from a local checkout, cold and re-run, each on freshly booted directors.
@@ -22,8 +25,9 @@ A probe on the client opens a new TCP connection to the VIP every 20 ms (300 ms 
 request on schedule whether or not the one before has finished) and records each result; the
 outage is the longest run of failures, first failed send to the next answered one. Writes docs/benchmarks.md and docs/benchmarks/*.png (matplotlib).
 
-    benchmarks/cluster_bench.py [--trials N] [--reruns N] [--switchovers N] [--detections N]
+    benchmarks/cluster_bench.py [--trials N] [--reruns N] [--switchovers N] [--detections N] [--sync-trials N]
                                 [--idle-minutes M] [--skip-ipvs] [--skip-changes] [--compare-role PATH] [--keep]
+    benchmarks/cluster_bench.py --only-sync [--sync-trials N]   (that section of docs/benchmarks.md alone)
 """
 from __future__ import annotations
 
@@ -243,6 +247,72 @@ def switchovers(name: str, label: str, settings: dict, trials: int) -> dict:
             "requests": [len(t) for t in timelines], "reasons": reasons,
             "plot": plot(f"{name}-switchover", f"{label}: switchover.yml and back", timelines,
                          "switchover.yml starts at about 1 s")}
+
+
+# Connection survival through the sync daemon: the DR example's settings on the seed profile.
+SYNC_SETTINGS = {**PROFILES["seed"][1], "director_lvs_sync_daemon": True, "director_vrrp_preempt_delay": 5}
+# Seconds between requests, one kept-alive connection each; the last is quiet for longer than the preempt delay.
+KEPT_ALIVE_INTERVALS = [0.2, 0.3, 0.5, 0.7, 1, 1.5, 2, 3, 5, 8]
+KEEPALIVE_PROBE = (SHARED_FILES / "keepalive_probe.py").read_text()
+KEPT_ALIVE_STOP = "/run/bench-kept-alive.stop"
+# Each trial's connections leave from their own ports, below the ephemeral range, so no entry left from
+# an earlier trial (FIN_WAIT, 2 minutes) can carry one of them.
+KEPT_ALIVE_FIRST_PORT = 21000
+
+
+def sync_trial(kind: str, number: int) -> dict:
+    """Kept-alive connections through a failover of KIND and the fail-back: which broke, and when."""
+    on("client", f"rm -f {KEPT_ALIVE_STOP}")
+    first_port = KEPT_ALIVE_FIRST_PORT + number * len(KEPT_ALIVE_INTERVALS)
+    intervals = " ".join(f"--interval {interval}" for interval in KEPT_ALIVE_INTERVALS)
+    probe = subprocess.Popen([*LAB, "ssh", "client", f"python3 -c {shlex.quote(KEEPALIVE_PROBE)} {VIP} 80 --stop-file"
+                              f" {KEPT_ALIVE_STOP} --local-port {first_port} {intervals}"],
+                             stdout=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+    # Every connection has sent its 3rd packet (synced then) and the master's sync buffer is flushed (2 s).
+    time.sleep(4)
+    if kind == "graceful":
+        on("director1", "systemctl stop keepalived")
+    else:
+        lab("kill", "director1")
+    wait_until(lambda: vip_holders() == ["director2"], 30, "director2 alone holds the VIP")
+    time.sleep(1)
+    # Every lab host reads the machine's clock, so the probe's times compare with this one.
+    recovering_at = time.time()
+    if kind == "graceful":
+        on("director1", "systemctl start keepalived")
+    else:
+        lab("start", "director1")
+    wait_until(lambda: vip_holders() == ["director1"], 120, "director1 takes the VIP back")
+    preempted_at = time.time()
+    # Each connection sends at least once more through director1.
+    time.sleep(max(KEPT_ALIVE_INTERVALS) + 1)
+    on("client", f"touch {KEPT_ALIVE_STOP}")
+    connections = json.loads(probe.communicate(timeout=60)[0])["connections"]
+    broken = [c for c in connections if c["failures"]]
+    return {"failover": sum(1 for c in broken if c["failed_at"] < recovering_at),
+            "failback": sum(1 for c in broken if c["failed_at"] >= recovering_at),
+            "untested": sum(1 for c in connections if not c["failures"] and (c["answered_at"] or 0) <= preempted_at),
+            "errors": sorted({c["error"] for c in broken}),
+            "broken_intervals": [c["interval"] for c in broken]}
+
+
+def sync_rows(trials: int, comparison_trials: int) -> dict:
+    """Kept-alive connections through failover and fail-back with the sync daemon, graceful and hard, with
+    lvs-sync-table and (COMPARISON_TRIALS each) without it."""
+    rows, number = {}, 0
+    for table, count in ((True, trials), (False, comparison_trials)):
+        settings = {**SYNC_SETTINGS, "director_lvs_sync_table": table}
+        playbook("site", settings)
+        settle_on_director1()
+        for kind in ("graceful", "hard"):
+            runs = []
+            for _trial in range(count):
+                runs.append(sync_trial(kind, number))
+                number += 1
+                settle_on_director1()
+                log(f"sync {'with' if table else 'without'} lvs-sync-table, {kind} trial {len(runs)}: {runs[-1]}")
+            rows[f"{'table' if table else 'kernel'}-{kind}"] = {"table": table, "kind": kind, "runs": runs}
+    return rows
 
 
 REAL_SERVER = "198.18.1.22"
@@ -498,6 +568,11 @@ def main() -> None:
                         help="switchover trials per profile, each switchover.yml there and back (default 5)")
     parser.add_argument("--detections", type=int, default=5,
                         help="real-server failure detection trials, nginx stopped and started (default 5)")
+    parser.add_argument("--sync-trials", type=int, default=20,
+                        help="trials per failure kind of kept-alive connections through failover and fail-back with the"
+                             " sync daemon and lvs-sync-table, a quarter as many without it (default 20)")
+    parser.add_argument("--only-sync", action="store_true",
+                        help="boot, build and run only those trials; replace that section of docs/benchmarks.md")
     parser.add_argument("--idle-minutes", type=float, default=10,
                         help="minutes the fast profile runs idle while VRRP transitions are counted (default 10)")
     parser.add_argument("--skip-ipvs", action="store_true",
@@ -512,6 +587,9 @@ def main() -> None:
     started = time.monotonic()
     report = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "trials": args.trials,
               "machine": f"{os.cpu_count()} cores", "profiles": {}}
+    if args.only_sync:
+        only_sync(args.sync_trials, max(1, args.sync_trials // 4), started)
+        return
     try:
         log("booting the lab (5 UML hosts)")
         boot()
@@ -542,6 +620,7 @@ def main() -> None:
                                "plot": plot(f"{profile}-{kind}", f"{label}: {kind}", runs)}
             kinds["switchover"] = switchovers(profile, label, settings, args.switchovers)
             report["profiles"][profile] = {"label": label, **kinds}
+        report["sync"] = sync_rows(args.sync_trials, max(1, args.sync_trials // 4))
         label, settings = HASHED
         playbook("site", settings)
         settle_on_director1()
@@ -571,6 +650,60 @@ def main() -> None:
     (BUILD / "report.json").write_text(json.dumps(report, indent=1))
     write_report(report)
     log(f"wrote {REPORT.relative_to(REPO)} in {report['total_s']} s")
+
+
+def only_sync(trials: int, comparison_trials: int, started: float) -> None:
+    """The sync trials alone, on a lab of their own; their section of docs/benchmarks.md is replaced."""
+    try:
+        log("booting the lab (5 UML hosts)")
+        boot()
+        sync = sync_rows(trials, comparison_trials)
+    finally:
+        lab("down", check=False)
+    date = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    minutes = round((time.monotonic() - started) / 60)
+    section = sync_section(sync, f"Measured by `make bench BENCH_ARGS=--only-sync` on {date} ({minutes} min), apart"
+                                 " from the rest of this report.")
+    text = REPORT.read_text()
+    start = text.find(SYNC_HEADING)
+    if start < 0:
+        start = end = text.index("## VRRP stability")
+    else:
+        following = text.find("\n## ", start + len(SYNC_HEADING))
+        end = following + 1 if following >= 0 else len(text)
+    REPORT.write_text(text[:start] + "\n".join(section) + "\n" + text[end:])
+    log(f"wrote that section of {REPORT.relative_to(REPO)}")
+
+
+SYNC_HEADING = "## Kept-alive connections through failover and fail-back"
+
+
+def sync_section(sync: dict | None, measured: str = "") -> list[str]:
+    if sync is None:
+        return []
+    lines = [SYNC_HEADING, "",
+             *([measured, ""] if measured else []),
+             f"{len(KEPT_ALIVE_INTERVALS)} kept-alive connections per trial, one request every "
+             + ", ".join(f"{interval:g}" for interval in KEPT_ALIVE_INTERVALS) + " s, through the master's failure"
+             " (graceful: keepalived stopped; hard: `lab kill`) and the fail-back once it runs again. The DR example's"
+             " settings on the seed profile: `director_lvs_sync_daemon`, `director_vrrp_preempt_delay: 5`, the kernel's"
+             " `sync_threshold` as it comes (3 50). The 8 s connection is quiet for longer than the preempt delay."
+             " A trial counts the connections that broke (target: 0 in every trial, at failover and at fail-back).", "",
+             "| lvs-sync-table | failure | trials | broken at failover, per trial | broken at fail-back, per trial |"
+             " trials with any broken | why |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    for row in sync.values():
+        runs = row["runs"]
+        errors = sorted({error for run in runs for error in run["errors"]})
+        lines.append(f"| {'on (default)' if row['table'] else 'off'} | {row['kind']} | {len(runs)} | "
+                     f"{', '.join(str(run['failover']) for run in runs)} | {', '.join(str(run['failback']) for run in runs)} | "
+                     f"{sum(1 for run in runs if run['failover'] or run['failback'])} | {'; '.join(errors) or '-'} |")
+    untested = sum(run["untested"] for row in sync.values() for run in row["runs"])
+    lines += ["", f"Connections not answered through director1 after the fail-back (so not tested by it): {untested}.",
+              "Without lvs-sync-table the returning director learns a connection only when the kernel's master daemon",
+              "syncs it again, at its next sync_threshold packet; a quiet connection is then reset by that director",
+              "once it holds the VIP. See docs/operations.md, \"Connections through a fail-back\".", ""]
+    return lines
 
 
 def cluster_model(services: list[dict]) -> dict:
@@ -656,6 +789,7 @@ def write_report(report: dict) -> None:
         for kind in KINDS:
             if kind in profile:
                 lines += [f"![{profile['label']}, {kind}]({profile[kind]['plot']})", ""]
+    lines += sync_section(report.get("sync"))
     idle, converge_transitions = report["idle"], report["converge_transitions"]
     lines += ["## VRRP stability of the fast profile", "",
               "VRRP state changes logged by keepalived on both directors while nothing was failing (target: none).", "",
