@@ -126,6 +126,31 @@ CHECKERS = {
 CHECK_DEFAULTS = {"connect_timeout": 3, "retry": 2, "delay_before_retry": 1}
 PRIORITY_TOP = 150
 PRIORITY_STEP = 10
+# keepalived's priorities short of the address owner's 255.
+PRIORITY_RANGE = (1, 254)
+# playbooks/switchover.yml lowers the holder's priority by this much (its track_file, weight -1).
+SWITCHOVER_DROP = 200
+# keepalived's keywords (and the seed documents' older ones) that readers write into a service, and
+# what this inventory calls them.
+SEED_KEYWORDS = {
+    "lb_algo": "scheduler", "lvs_sched": "scheduler",
+    "lb_kind": "method (dr, nat or tun)", "lvs_method": "method (dr, nat or tun)",
+    "persistence": "persistence_timeout",
+    "nb_get_retry": "health_check.retry", "retry": "health_check.retry",
+    "delay_before_retry": "health_check.delay_before_retry", "connect_timeout": "health_check.connect_timeout",
+    "connect_port": "health_check.connect_port", "url": "health_check.path (with status_code or digest)",
+    "HTTP_GET": "health_check: {type: HTTP_GET, ...}", "SSL_GET": "health_check: {type: SSL_GET, ...}",
+    "TCP_CHECK": "health_check: {type: TCP_CHECK, ...}", "MISC_CHECK": "health_check: {type: MISC_CHECK, ...}",
+    "real_server": "real_servers_group (an inventory group of the real servers)",
+    "weight": "realserver_weight (a host variable of each real server)",
+    "nat_mask": "nothing: a NAT real server's replies go through the service's gateway, which the role routes",
+    "state": "master (the director that holds the VIP)", "priority": "priorities ({director: priority, ...})",
+    "advert_int": "director_vrrp_advert_int", "track_interface": "director_vrrp_track_interfaces",
+    "notify_master": "director_vrrp_notify.master", "notify_backup": "director_vrrp_notify.backup",
+    "authentication": "director_vrrp_auth_pass", "auth_pass": "director_vrrp_auth_pass",
+    "virtual_server": "vip and port (or fwmark)", "virtual_ipaddress": "vip",
+}
+CHECK_SEED_KEYWORDS = {"nb_get_retry": "retry", "url": "path (with status_code or digest; several as urls)"}
 
 
 def _address(value):
@@ -161,15 +186,19 @@ class _Builder:
         self.fwmark_owners = {}
         self.hosts = {}
         self.real_server_vars = {}
+        self.given_priorities = {}
+        self.held = {}
 
     def error(self, message):
         if message not in self.errors:
             self.errors.append(message)
 
     # VRRP ---------------------------------------------------------------------------------
-    def instance(self, interface, family, master, kind, vrid, path):
+    def instance(self, interface, family, master, kind, vrid, path, priorities=None):
         key = (interface, family, master, kind)
         instance = self.instances.get(key)
+        if priorities is not None:
+            priorities = self.explicit_priorities(priorities, master, f"{path}.priorities")
         if instance is None:
             suffix = "6" if family == "inet6" else "4"
             instance = {
@@ -183,7 +212,55 @@ class _Builder:
                 instance["unicast"] = self.unicast(family, instance["name"])
         if vrid is not None:
             instance["virtual_router_id"] = vrid
+        if priorities:
+            given = self.given_priorities.setdefault(instance["name"], (priorities, path))
+            if given[0] != priorities:
+                self.error(f"{path}.priorities: {priorities} differ from {given[0]} of {given[1]}, which share VRRP "
+                           f"instance {instance['name']} (one interface, address family and master)")
+            instance["priorities"] = given[0]
         return instance
+
+    def explicit_priorities(self, given, master, path):
+        """Priorities the inventory sets per director: every director once, each in PRIORITY_RANGE, no two
+        alike, and the master highest unless nopreempt lets another start the instance. None when wrong."""
+        low, high = PRIORITY_RANGE
+        if not isinstance(given, dict) or set(given) != set(self.directors):
+            self.error(f"{path}: must map every director ({', '.join(self.directors)}) to its priority, got {given!r}")
+            return None
+        wrong = {director: value for director, value in given.items()
+                 if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high}
+        if wrong:
+            self.error(f"{path}: {wrong} must be whole numbers {low}-{high} (255 is keepalived's address owner)")
+            return None
+        if len(set(given.values())) != len(given):
+            self.error(f"{path}: {given} gives two directors the same priority; VRRP would then pick by address")
+            return None
+        if self.settings.get("preempt", True) and max(given, key=given.get) != master:
+            self.error(f"{path}: {given} does not give the master, {master}, the highest priority; with preemption "
+                       "the highest takes the VIP (set master to it, or director_vrrp_preempt: false)")
+            return None
+        highest, lowest = max(given.values()), min(given.values())
+        if highest - SWITCHOVER_DROP >= lowest:
+            self.error(f"{path}: {given}: switchover.yml lowers the holder by {SWITCHOVER_DROP}, and {highest} - "
+                       f"{SWITCHOVER_DROP} is not below {lowest}, so the VIP would not move; keep the spread under "
+                       f"{SWITCHOVER_DROP}")
+            return None
+        return {director: given[director] for director in self.directors}
+
+    def hold(self, instance, entry, path, why=""):
+        """Puts ENTRY (a VIP or gateway address) in INSTANCE. An address in two instances would be held by two
+        directors at once; one given twice with another prefix or label would be added twice."""
+        holder = self.held.setdefault(entry["address"], {"instance": instance, "entry": entry, "path": path})
+        if holder["instance"] is not instance:
+            other = holder["instance"]
+            self.error(f"{path}: {entry['address']} is already in VRRP instance {other['name']} (master {other['master']},"
+                       f" from {holder['path']}); in instance {instance['name']} (master {instance['master']}) too, two "
+                       f"directors would hold it at once{why}")
+        elif holder["entry"] != entry:
+            self.error(f"{path}: {entry['address']} is given as {entry} here but as {holder['entry']} in "
+                       f"{holder['path']}; give it the same prefix and label everywhere")
+        elif entry not in instance["vips"]:
+            instance["vips"].append(entry)
 
     def derived_router_id(self, master, kind):
         """Two ids per director from the base, in the order of the directors group: the instance its VIPs
@@ -325,8 +402,21 @@ class _Builder:
             return None
         return master
 
+    def known_keys(self, path, entry, known):
+        """Refuses keys the role's argument spec does not know (KNOWN; None: not checked), naming what a
+        keepalived keyword is called here."""
+        for key in sorted(entry, key=str):
+            if key in SEED_KEYWORDS and key not in (known or ()):
+                self.error(f"{path}.{key}: keepalived's keyword, not this inventory's; use {SEED_KEYWORDS[key]}")
+            elif known is not None and key not in known:
+                self.error(f"{path}.{key}: not an option (allowed: {', '.join(sorted(known))})")
+
     def service(self, index, service):
         path = f"lvs_virtual_services[{index}]"
+        if not isinstance(service, dict):
+            self.error(f"{path}: must be a mapping of the service's options (vip, port, ...), not {service!r}")
+            return
+        self.known_keys(path, service, self.settings.get("service_keys"))
         vip = self.vip(path, service.get("vip"))
         if vip is None:
             return
@@ -368,11 +458,11 @@ class _Builder:
         if not interface:
             self.error(f"{path}.interface: required (or set director_interface)")
             return
-        instance = self.instance(interface, family, master, "service", service.get("virtual_router_id"), path)
+        instance = self.instance(interface, family, master, "service", service.get("virtual_router_id"), path,
+                                 service.get("priorities"))
         vip_entry = {"address": str(vip), "prefix": service.get("vip_prefix", 128 if family == "inet6" else 32),
                      "label": service.get("vip_label")}
-        if vip_entry not in instance["vips"]:
-            instance["vips"].append(vip_entry)
+        self.hold(instance, vip_entry, f"{path}.vip", "; give every service with this VIP the same master and interface")
         gateway = self.gateway(service, path, family, master, instance) if method == "nat" else None
         real_servers = self.real_servers(service, path, family)
         sorry = self.sorry_server(service, path, rs_port, family)
@@ -439,17 +529,21 @@ class _Builder:
     def vrrp_vip(self, index, entry):
         """A VIP VRRP moves without any IPVS service (e.g. nginx on the directors themselves)."""
         path = f"director_vrrp_vips[{index}]"
+        if not isinstance(entry, dict):
+            self.error(f"{path}: must be a mapping (vip, interface, master), not {entry!r}")
+            return
+        self.known_keys(path, entry, self.settings.get("vrrp_vip_keys"))
         vip = self.vip(path, entry.get("vip"))
         master = self.master(path, entry)
         if vip is None or master is None:
             return
         family = "inet6" if vip.version == 6 else "inet"
         interface = entry.get("interface", self.settings.get("interface"))
-        instance = self.instance(interface, family, master, "service", entry.get("virtual_router_id"), path)
+        instance = self.instance(interface, family, master, "service", entry.get("virtual_router_id"), path,
+                                 entry.get("priorities"))
         vip_entry = {"address": str(vip), "prefix": entry.get("prefix", 128 if family == "inet6" else 32),
                      "label": entry.get("label")}
-        if vip_entry not in instance["vips"]:
-            instance["vips"].append(vip_entry)
+        self.hold(instance, vip_entry, f"{path}.vip", "; give it one master and interface")
 
     def gateway(self, service, path, family, master, public):
         address = _address(service.get("gateway"))
@@ -464,8 +558,10 @@ class _Builder:
         gw_family = "inet6" if address.version == 6 else "inet"
         instance = self.instance(interface, gw_family, master, "gateway", service.get("gateway_router_id"), path)
         entry = {"address": str(address), "prefix": 128 if gw_family == "inet6" else 32, "label": None}
-        if entry not in instance["vips"]:
-            instance["vips"].append(entry)
+        self.hold(instance, entry, f"{path}.gateway",
+                  ". A NAT real server sends every reply to its one gateway, so the replies of the other master's "
+                  "VIPs would reach a director without their connections. Give every NAT service with this gateway "
+                  "the same master, or serve the other master's VIPs by DR")
         group = self.sync_groups.setdefault(master, {"name": _slug("VG", master), "instances": []})
         for name in (public["name"], instance["name"]):
             if name not in group["instances"]:
@@ -483,14 +579,21 @@ class _Builder:
             setup["gateways"].append(gateway)
 
     def check(self, given, path):
+        if given is not None and not isinstance(given, dict):
+            self.error(f"{path}.health_check: must be a mapping such as {{type: HTTP_GET, path: /}}, not {given!r}")
+            return None
         check = dict(given or {"type": "TCP_CHECK"})
         kind = check.pop("type", "TCP_CHECK")
         if kind not in CHECKERS:
             self.error(f"{path}.health_check.type: {kind!r} must be one of {', '.join(CHECKERS)}")
             return None
         allowed, required = CHECKERS[kind]
-        for key in sorted(set(check) - set(allowed)):
-            self.error(f"{path}.health_check.{key}: not an option of {kind} (allowed: {', '.join(allowed) or 'none'})")
+        for key in sorted(set(check) - set(allowed), key=str):
+            if key in CHECK_SEED_KEYWORDS:
+                self.error(f"{path}.health_check.{key}: keepalived's keyword, not this inventory's; use "
+                           f"{CHECK_SEED_KEYWORDS[key]}")
+            else:
+                self.error(f"{path}.health_check.{key}: not an option of {kind} (allowed: {', '.join(allowed) or 'none'})")
         for key in required:
             if key not in check and not (key == "path" and check.get("urls")):
                 self.error(f"{path}.health_check.{key}: required for {kind}")

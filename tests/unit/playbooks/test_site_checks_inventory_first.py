@@ -39,6 +39,12 @@ GOOD_SERVICE = {"name": "web", "vip": "198.18.1.50", "port": 80, "scheduler": "r
     ({**GOOD_SERVICE, "health_check": {"type": "SSL_GET"}}, "lvs_virtual_services[0].health_check.path: required for SSL_GET"),
     ({**GOOD_SERVICE, "health_check": {"type": "TCP_CHECK", "misc_path": "/bin/true"}},
      "lvs_virtual_services[0].health_check.misc_path: not an option of TCP_CHECK"),
+    ({**GOOD_SERVICE, "lb_algo": "wrr"}, "lvs_virtual_services[0].lb_algo: keepalived's keyword, not this inventory's; "
+                                         "use scheduler"),
+    ({**GOOD_SERVICE, "colour": "blue"}, "lvs_virtual_services[0].colour: not an option (allowed: alpha, delay_loop"),
+    ({**GOOD_SERVICE, "health_check": "HTTP_GET"}, "lvs_virtual_services[0].health_check: must be a mapping"),
+    ({**GOOD_SERVICE, "priorities": {"director1": 100, "director2": 200}},
+     "lvs_virtual_services[0].priorities: {'director1': 100, 'director2': 200} does not give the master"),
 ])
 def test_bad_inventory_fails_before_any_host(tmp_path: Path, service: dict, message: str) -> None:
     run_site(tmp_path, {"lvs_virtual_services": [service]}, message)
@@ -54,6 +60,10 @@ def test_bad_inventory_fails_before_any_host(tmp_path: Path, service: dict, mess
      'director_firewall_nftables_input_chain must be a base chain of an inet table, as "inet <table> <chain>"'),
     ({"lvs_virtual_services": [GOOD_SERVICE, {**GOOD_SERVICE, "vip": "198.18.1.51", "master": "director2",
                                               "virtual_router_id": 50}]}, "virtual_router_id 50 is used by both"),
+    ({"lvs_virtual_services": [{**GOOD_SERVICE, "method": "nat", "gateway": "198.18.2.1"},
+                               {**GOOD_SERVICE, "vip": "198.18.1.51", "method": "nat", "gateway": "198.18.2.1",
+                                "master": "director2"}]},
+     "lvs_virtual_services[1].gateway: 198.18.2.1 is already in VRRP instance VI_GW_eth2_4_director1"),
 ])
 def test_bad_director_settings_fail_before_any_host(tmp_path: Path, settings: dict, message: str) -> None:
     run_site(tmp_path, {"lvs_virtual_services": [GOOD_SERVICE], **settings}, message)

@@ -296,3 +296,90 @@ def test_an_ipv6_service_needs_ipv6_real_server_addresses(address6, message) -> 
         hostvars["rs1"]["realserver_address6"] = address6
     errors = model([{**WEB, "vip": "2001:db8:1::50"}], hostvars)["errors"]
     assert message in errors, errors
+
+
+SERVICE_KEYS = ["name", "vip", "port", "scheduler", "method", "real_servers_group", "health_check", "master",
+                "priorities", "gateway", "real_server_port", "vip_prefix", "vip_label"]
+
+
+def test_keepalived_keywords_in_a_service_are_refused_with_the_name_to_use() -> None:
+    seed = {**WEB, "lb_algo": "wrr", "lb_kind": "DR", "nb_get_retry": 3, "delay_before_retry": 2,
+            "health_check": {"type": "TCP_CHECK", "nb_get_retry": 3}}
+    errors = model([seed], settings={"service_keys": SERVICE_KEYS})["errors"]
+    assert errors == [
+        "lvs_virtual_services[0].delay_before_retry: keepalived's keyword, not this inventory's; use "
+        "health_check.delay_before_retry",
+        "lvs_virtual_services[0].lb_algo: keepalived's keyword, not this inventory's; use scheduler",
+        "lvs_virtual_services[0].lb_kind: keepalived's keyword, not this inventory's; use method (dr, nat or tun)",
+        "lvs_virtual_services[0].nb_get_retry: keepalived's keyword, not this inventory's; use health_check.retry",
+        "lvs_virtual_services[0].health_check.nb_get_retry: keepalived's keyword, not this inventory's; use retry"]
+
+
+def test_keys_the_argument_spec_does_not_name_are_refused_before_any_host() -> None:
+    errors = model([{**WEB, "colour": "blue"}], settings={"service_keys": SERVICE_KEYS})["errors"]
+    assert errors == [f"lvs_virtual_services[0].colour: not an option (allowed: {', '.join(sorted(SERVICE_KEYS))})"]
+    # Without the spec's keys (the realserver role's reading), only keepalived's keywords are refused.
+    assert model([{**WEB, "colour": "blue"}])["errors"] == []
+
+
+def test_yaml_type_slips_in_a_service_are_named() -> None:
+    errors = model([{**WEB, "health_check": "HTTP_GET"}, "web"])["errors"]
+    assert errors == ["lvs_virtual_services[0].health_check: must be a mapping such as {type: HTTP_GET, path: /}, "
+                      "not 'HTTP_GET'",
+                      "lvs_virtual_services[1]: must be a mapping of the service's options (vip, port, ...), not 'web'"]
+
+
+def test_one_vip_under_two_masters_is_refused() -> None:
+    errors = model([WEB, {**WEB, "port": 443, "master": "director2"}])["errors"]
+    assert errors == ["lvs_virtual_services[1].vip: 198.18.1.50 is already in VRRP instance VI_eth1_4_director1 "
+                      "(master director1, from lvs_virtual_services[0].vip); in instance VI_eth1_4_director2 (master "
+                      "director2) too, two directors would hold it at once; give every service with this VIP the same "
+                      "master and interface"]
+
+
+def test_one_vip_with_two_prefixes_or_labels_is_refused() -> None:
+    errors = model([WEB, {**WEB, "port": 443, "vip_label": "eth1:5"}])["errors"]
+    assert len(errors) == 1 and "give it the same prefix and label everywhere" in errors[0]
+    assert model([WEB, {**WEB, "port": 443}])["errors"] == []
+
+
+def test_nat_services_of_two_masters_sharing_their_gateway_are_refused() -> None:
+    # Seed 001's active/active pair with NAT: the real servers' one gateway would need both directors.
+    services = [NAT, {**NAT, "vip": "198.18.1.61", "master": "director2"}]
+    errors = model(services, settings={"gateway_interface": "eth2"})["errors"]
+    assert len(errors) == 1
+    assert errors[0].startswith("lvs_virtual_services[1].gateway: 10.0.0.105 is already in VRRP instance "
+                                "VI_GW_eth2_4_director1")
+    assert "replies of the other master's VIPs would reach a director without their connections" in errors[0]
+    # One master for both NAT VIPs is fine.
+    assert model([NAT, {**NAT, "vip": "198.18.1.61"}], settings={"gateway_interface": "eth2"})["errors"] == []
+
+
+def test_explicit_priorities_replace_the_derived_ones() -> None:
+    result = model([{**WEB, "priorities": {"director1": 200, "director2": 100}},
+                    {**WEB, "vip": "198.18.1.51", "master": "director2", "priorities": {"director1": 100, "director2": 150}}])
+    assert result["errors"] == []
+    assert [i["priorities"] for i in result["vrrp_instances"]] == [
+        {"director1": 200, "director2": 100}, {"director1": 100, "director2": 150}]
+
+
+@pytest.mark.parametrize("priorities, message", [
+    ({"director1": 200}, "must map every director (director1, director2) to its priority"),
+    ({"director1": 255, "director2": 100}, "{'director1': 255} must be whole numbers 1-254"),
+    ({"director1": "high", "director2": 100}, "must be whole numbers 1-254"),
+    ({"director1": 100, "director2": 100}, "gives two directors the same priority"),
+    ({"director1": 100, "director2": 200}, "does not give the master, director1, the highest priority"),
+    ({"director1": 250, "director2": 20}, "switchover.yml lowers the holder by 200"),
+    ("200/100", "must map every director"),
+])
+def test_wrong_priorities_are_refused_by_path(priorities, message) -> None:
+    errors = model([{**WEB, "priorities": priorities}])["errors"]
+    assert len(errors) == 1 and errors[0].startswith("lvs_virtual_services[0].priorities: ") and message in errors[0]
+
+
+def test_with_nopreempt_the_master_need_not_be_highest_but_one_instance_takes_one_set() -> None:
+    backup_first = {**WEB, "priorities": {"director1": 100, "director2": 200}}
+    assert model([backup_first], settings={"preempt": False})["errors"] == []
+    errors = model([{**WEB, "priorities": {"director1": 200, "director2": 100}},
+                    {**WEB, "port": 443, "priorities": {"director1": 180, "director2": 100}}])["errors"]
+    assert len(errors) == 1 and "share VRRP instance VI_eth1_4_director1" in errors[0]
