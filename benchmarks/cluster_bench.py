@@ -255,6 +255,9 @@ SYNC_SETTINGS = {**PROFILES["seed"][1], "director_lvs_sync_daemon": True, "direc
 KEPT_ALIVE_INTERVALS = [0.2, 0.3, 0.5, 0.7, 1, 1.5, 2, 3, 5, 8]
 KEEPALIVE_PROBE = (SHARED_FILES / "keepalive_probe.py").read_text()
 KEPT_ALIVE_STOP = "/run/bench-kept-alive.stop"
+# Longer than the seed profile's master-down interval (3 x advert_int + skew, 3.6 s) plus TCP's
+# retransmission back-off after it: a request that waits out a hard kill is late, not broken.
+KEPT_ALIVE_TIMEOUT = 10
 # Each trial's connections leave from their own ports, below the ephemeral range, so no entry left from
 # an earlier trial (FIN_WAIT, 2 minutes) can carry one of them.
 KEPT_ALIVE_FIRST_PORT = 21000
@@ -266,7 +269,7 @@ def sync_trial(kind: str, number: int) -> dict:
     first_port = KEPT_ALIVE_FIRST_PORT + number * len(KEPT_ALIVE_INTERVALS)
     intervals = " ".join(f"--interval {interval}" for interval in KEPT_ALIVE_INTERVALS)
     probe = subprocess.Popen([*LAB, "ssh", "client", f"python3 -c {shlex.quote(KEEPALIVE_PROBE)} {VIP} 80 --stop-file"
-                              f" {KEPT_ALIVE_STOP} --local-port {first_port} {intervals}"],
+                              f" {KEPT_ALIVE_STOP} --timeout {KEPT_ALIVE_TIMEOUT} --local-port {first_port} {intervals}"],
                              stdout=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
     # Every connection has sent its 3rd packet (synced then) and the master's sync buffer is flushed (2 s).
     time.sleep(4)
@@ -690,7 +693,8 @@ def sync_section(sync: dict | None, measured: str = "") -> list[str]:
              " (graceful: keepalived stopped; hard: `lab kill`) and the fail-back once it runs again. The DR example's"
              " settings on the seed profile: `director_lvs_sync_daemon`, `director_vrrp_preempt_delay: 5`, the kernel's"
              " `sync_threshold` as it comes (3 50). The 8 s connection is quiet for longer than the preempt delay."
-             " A trial counts the connections that broke (target: 0 in every trial, at failover and at fail-back).", "",
+             f" A trial counts the connections that broke: reset, closed, or a request unanswered for {KEPT_ALIVE_TIMEOUT} s"
+             " (target: 0 in every trial, at failover and at fail-back).", "",
              "| lvs-sync-table | failure | trials | broken at failover, per trial | broken at fail-back, per trial |"
              " trials with any broken | why |",
              "| --- | --- | --- | --- | --- | --- | --- |"]
