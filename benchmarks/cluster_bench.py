@@ -263,6 +263,20 @@ KEPT_ALIVE_TIMEOUT = 10
 KEPT_ALIVE_FIRST_PORT = 21000
 
 
+# Seconds a trial waits for director2 to hold every connection before it fails the master anyway.
+KEPT_ALIVE_SYNC_WAIT = 30
+
+
+def backup_sources(director: str) -> set[int]:
+    """The client ports of the TCP connections DIRECTOR's IPVS table holds for the VIP."""
+    ports = set()
+    for line in on(director, "LC_ALL=C ipvsadm -Lnc", check=False).splitlines():
+        fields = line.split()
+        if len(fields) >= 5 and fields[0] == "TCP" and fields[4] == f"{VIP}:80":
+            ports.add(int(fields[3].rsplit(":", 1)[1]))
+    return ports
+
+
 def sync_trial(kind: str, number: int) -> dict:
     """Kept-alive connections through a failover of KIND and the fail-back: which broke, and when."""
     on("client", f"rm -f {KEPT_ALIVE_STOP}")
@@ -271,8 +285,16 @@ def sync_trial(kind: str, number: int) -> dict:
     probe = subprocess.Popen([*LAB, "ssh", "client", f"python3 -c {shlex.quote(KEEPALIVE_PROBE)} {VIP} 80 --stop-file"
                               f" {KEPT_ALIVE_STOP} --timeout {KEPT_ALIVE_TIMEOUT} --local-port {first_port} {intervals}"],
                              stdout=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
-    # Every connection has sent its 3rd packet (synced then) and the master's sync buffer is flushed (2 s).
-    time.sleep(4)
+    # The master's kernel syncs a connection at its 3rd packet and flushes its sync buffer at least every
+    # 2 s: a younger connection is on director1 alone, and no setting changes that. Each trial fails the
+    # master once director2 holds all of them, and says how long that took from the probe's start.
+    ports = set(range(first_port, first_port + len(KEPT_ALIVE_INTERVALS)))
+    opened_at = time.monotonic()
+    deadline = opened_at + KEPT_ALIVE_SYNC_WAIT
+    while not ports <= backup_sources("director2") and time.monotonic() < deadline:
+        time.sleep(0.5)
+    unsynced = len(ports - backup_sources("director2"))
+    synced_after = round(time.monotonic() - opened_at, 1)
     if kind == "graceful":
         on("director1", "systemctl stop keepalived")
     else:
@@ -294,7 +316,8 @@ def sync_trial(kind: str, number: int) -> dict:
     on("client", f"touch {KEPT_ALIVE_STOP}")
     connections = json.loads(probe.communicate(timeout=60)[0])["connections"]
     broken = [c for c in connections if c["failures"]]
-    return {"failover": sum(1 for c in broken if c["failed_at"] < recovering_at),
+    return {"synced_after": synced_after, "unsynced": unsynced,
+            "failover": sum(1 for c in broken if c["failed_at"] < recovering_at),
             "failback": sum(1 for c in broken if c["failed_at"] >= recovering_at),
             "untested": sum(1 for c in connections if not c["failures"] and (c["answered_at"] or 0) <= preempted_at),
             "errors": sorted({c["error"] for c in broken}),
@@ -693,15 +716,20 @@ def sync_section(sync: dict | None, measured: str = "") -> list[str]:
              " (graceful: keepalived stopped; hard: `lab kill`) and the fail-back once it runs again. The DR example's"
              " settings on the seed profile: `director_lvs_sync_daemon`, `director_vrrp_preempt_delay: 5`, the kernel's"
              " `sync_threshold` as it comes (3 50). The 8 s connection is quiet for longer than the preempt delay."
+             " The master fails once director2 holds every connection (the kernel syncs a connection at its 3rd"
+             " packet and sends its sync buffer at least every 2 s, so a younger connection exists on the master"
+             f" alone), or after {KEPT_ALIVE_SYNC_WAIT} s; \"synced after\" is the time from the probe's start until then."
              f" A trial counts the connections that broke: reset, closed, or a request unanswered for {KEPT_ALIVE_TIMEOUT} s"
              " (target: 0 in every trial, at failover and at fail-back).", "",
-             "| lvs-sync-table | failure | trials | broken at failover, per trial | broken at fail-back, per trial |"
-             " trials with any broken | why |",
-             "| --- | --- | --- | --- | --- | --- | --- |"]
+             "| lvs-sync-table | failure | trials | synced after, s (median, max) | not synced at the failure |"
+             " broken at failover, per trial | broken at fail-back, per trial | trials with any broken | why |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for row in sync.values():
         runs = row["runs"]
         errors = sorted({error for run in runs for error in run["errors"]})
+        waits = sorted(run["synced_after"] for run in runs)
         lines.append(f"| {'on (default)' if row['table'] else 'off'} | {row['kind']} | {len(runs)} | "
+                     f"{statistics.median(waits):g}, {waits[-1]:g} | {sum(run['unsynced'] for run in runs)} | "
                      f"{', '.join(str(run['failover']) for run in runs)} | {', '.join(str(run['failback']) for run in runs)} | "
                      f"{sum(1 for run in runs if run['failover'] or run['failback'])} | {'; '.join(errors) or '-'} |")
     untested = sum(run["untested"] for row in sync.values() for run in row["runs"])
