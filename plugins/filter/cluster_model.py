@@ -41,7 +41,9 @@ options:
     description:
       - The director role's VRRP settings (C(vrrp_version), C(advert_int), C(vrid_base), C(auth_pass),
         C(interface), C(gateway_interface), C(unicast), C(realservers_group), C(vrrp_vips),
-        C(packet_filter)).
+        C(packet_filter), C(preempt)), the keys the role's argument spec allows in a service and in a
+        VRRP-only VIP (C(service_keys), C(vrrp_vip_keys)), C(lvs_timeouts), C(lvs_sync_daemon), and C(mode)
+        (C(static) refuses the options only keepalived acts on).
     type: dict
     default: {}
 """
@@ -150,6 +152,25 @@ SEED_KEYWORDS = {
     "authentication": "director_vrrp_auth_pass", "auth_pass": "director_vrrp_auth_pass",
     "virtual_server": "vip and port (or fwmark)", "virtual_ipaddress": "vip",
 }
+# A service's options that only keepalived acts on, and what it does with them: a static director
+# (director_mode static) runs no keepalived, so it refuses them rather than ignore them.
+KEEPALIVED_ONLY_KEYS = {
+    "health_check": "checks the real servers", "delay_loop": "checks the real servers",
+    "alpha": "checks the real servers",
+    "inhibit_on_failure": "takes out a failing real server", "virtualhost": "checks the real servers",
+    "ha_suspend": "checks the real servers", "quorum": "puts in the sorry server below the quorum",
+    "hysteresis": "puts in the sorry server below the quorum", "omega": "runs the quorum notifiers",
+    "sorry_server": "puts in the sorry server below the quorum",
+    "sorry_server_port": "puts in the sorry server below the quorum",
+    "notify_up": "runs the real-server notifiers", "notify_down": "runs the real-server notifiers",
+    "extra_lines": "reads keepalived.conf's virtual_server block",
+    "priorities": "runs VRRP", "virtual_router_id": "runs VRRP", "gateway_router_id": "runs VRRP",
+}
+LVS_TIMEOUT_KEYS = ("tcp", "tcpfin", "udp")
+# The kernel keeps a timeout as seconds x HZ in an int: the largest that cannot overflow at HZ 1000.
+LVS_TIMEOUT_MAX = 2147483
+# The kernel's limit on an interface name, and so on a label (IFNAMSIZ less the terminating NUL).
+LABEL_MAX = 15
 CHECK_SEED_KEYWORDS = {"nb_get_retry": "retry", "url": "path (with status_code or digest; several as urls)"}
 
 
@@ -246,6 +267,31 @@ class _Builder:
                        f"{SWITCHOVER_DROP}")
             return None
         return {director: given[director] for director in self.directors}
+
+    def lvs_timeouts(self, timeouts):
+        """director_lvs_timeouts, which keepalived's lvs_timeouts or a static director's `ipvsadm --set` apply."""
+        if timeouts is None:
+            return
+        if not isinstance(timeouts, dict):
+            self.error(f"director_lvs_timeouts: {timeouts!r} must be a mapping of tcp, tcpfin and udp to seconds")
+            return
+        for key, value in timeouts.items():
+            if key not in LVS_TIMEOUT_KEYS:
+                self.error(f"director_lvs_timeouts.{key}: not a timeout (allowed: {', '.join(LVS_TIMEOUT_KEYS)})")
+            elif isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= LVS_TIMEOUT_MAX:
+                self.error(f"director_lvs_timeouts.{key}: {value!r} must be whole seconds, 1-{LVS_TIMEOUT_MAX}")
+
+    def label(self, label, interface, path):
+        """LABEL for an address on INTERFACE, as `ip addr` takes it: the interface's name, a colon and more,
+        at most LABEL_MAX characters (keepalived passes it on to the kernel unchecked)."""
+        if label is None:
+            return None
+        if not isinstance(label, str) or not label.startswith(f"{interface}:") or label == f"{interface}:" \
+                or len(label) > LABEL_MAX or any(char.isspace() for char in label):
+            self.error(f"{path}: {label!r} must be the interface's name, a colon and more ({interface}:NAME, at most "
+                       f"{LABEL_MAX} characters, no spaces)")
+            return None
+        return label
 
     def hold(self, instance, entry, path, why=""):
         """Puts ENTRY (a VIP or gateway address) in INSTANCE. An address in two instances would be held by two
@@ -417,6 +463,10 @@ class _Builder:
             self.error(f"{path}: must be a mapping of the service's options (vip, port, ...), not {service!r}")
             return
         self.known_keys(path, service, self.settings.get("service_keys"))
+        if self.settings.get("mode") == "static":
+            for key in sorted(set(service) & set(KEEPALIVED_ONLY_KEYS)):
+                self.error(f"{path}.{key}: director_mode is static, and without keepalived nothing "
+                           f"{KEEPALIVED_ONLY_KEYS[key]}; leave it out, or use director_mode: keepalived")
         vip = self.vip(path, service.get("vip"))
         if vip is None:
             return
@@ -461,7 +511,7 @@ class _Builder:
         instance = self.instance(interface, family, master, "service", service.get("virtual_router_id"), path,
                                  service.get("priorities"))
         vip_entry = {"address": str(vip), "prefix": service.get("vip_prefix", 128 if family == "inet6" else 32),
-                     "label": service.get("vip_label")}
+                     "label": self.label(service.get("vip_label"), interface, f"{path}.vip_label")}
         self.hold(instance, vip_entry, f"{path}.vip", "; give every service with this VIP the same master and interface")
         gateway = self.gateway(service, path, family, master, instance) if method == "nat" else None
         real_servers = self.real_servers(service, path, family)
@@ -542,7 +592,7 @@ class _Builder:
         instance = self.instance(interface, family, master, "service", entry.get("virtual_router_id"), path,
                                  entry.get("priorities"))
         vip_entry = {"address": str(vip), "prefix": entry.get("prefix", 128 if family == "inet6" else 32),
-                     "label": entry.get("label")}
+                     "label": self.label(entry.get("label"), interface, f"{path}.label")}
         self.hold(instance, vip_entry, f"{path}.vip", "; give it one master and interface")
 
     def gateway(self, service, path, family, master, public):
@@ -646,6 +696,10 @@ def cluster_model(services, directors, groups, hostvars, settings=None):
     if version == 2 and float(advert_int) != int(float(advert_int)):
         builder.error(f"director_vrrp_advert_int: {advert_int} is not whole seconds; VRRP v2 needs whole seconds "
                       "(use director_vrrp_version 3 for sub-second adverts)")
+    builder.lvs_timeouts(settings.get("lvs_timeouts"))
+    if settings.get("mode") == "static" and settings.get("lvs_sync_daemon"):
+        builder.error("director_lvs_sync_daemon: director_mode is static, and without keepalived nothing starts the "
+                      "sync daemon or follows the VIP with it; leave it false, or use director_mode: keepalived")
     for index, service in enumerate(services or []):
         if builder.directors:
             builder.service(index, service)
@@ -653,6 +707,13 @@ def cluster_model(services, directors, groups, hostvars, settings=None):
         if builder.directors:
             builder.vrrp_vip(index, vip)
     return builder.result()
+
+
+def static_held_vips(model, director):
+    """The addresses a static DIRECTOR holds (its instances' VIPs, gateways too), as lvs.cluster.vip_addresses
+    takes them: "ADDRESS/PREFIX dev INTERFACE [label LABEL]"."""
+    return [f"{vip['address']}/{vip['prefix']} dev {instance['interface']}" + (f" label {vip['label']}" if vip["label"] else "")
+            for instance in model["vrrp_instances"] if instance["master"] == director for vip in instance["vips"]]
 
 
 def ipvs_table_services(model):
@@ -829,4 +890,4 @@ class FilterModule:
         return {"cluster_model": cluster_model, "ipvs_table_services": ipvs_table_services,
                 "compare_ipvs": compare_ipvs, "departing_real_servers": departing_real_servers,
                 "keep_departing": keep_departing, "unserved_services": unserved_services,
-                "firewall_openings": firewall_openings}
+                "firewall_openings": firewall_openings, "static_held_vips": static_held_vips}

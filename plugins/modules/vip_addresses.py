@@ -29,16 +29,19 @@ attributes:
 options:
   addresses:
     description:
-      - The addresses the host must hold, each C(ADDRESS/PREFIX dev DEVICE); without a prefix, the host prefix
+      - The addresses the host must hold, each C(ADDRESS/PREFIX dev DEVICE), optionally followed by
+        C(label LABEL) (IPv4 only; the device's name, a colon and more). Without a prefix, the host prefix
         (C(/32), C(/128)). An empty list removes every address O(previous_unit) adds.
+      - An address the host holds with another label than the one given is deleted and added again, since
+        C(ip addr replace) keeps an address's label.
     type: list
     elements: str
     required: true
   previous_unit:
     description:
       - The systemd unit file that holds the addresses at boot, as written by an earlier run; its
-        C(ExecStart=... ip addr replace ADDRESS/PREFIX dev DEVICE) lines name the addresses this module may
-        remove. A missing file names none.
+        C(ExecStart=... ip addr replace ADDRESS/PREFIX dev DEVICE [label LABEL]) lines name the addresses this
+        module may remove. A missing file names none.
     type: path
     required: true
 notes:
@@ -53,6 +56,12 @@ EXAMPLES = r"""
       - 198.18.1.50/32 dev lo
       - 2001:db8:1::50/128 dev lo
     previous_unit: /etc/systemd/system/lvs-realserver-vips.service
+
+- name: Hold a director's VIP on its interface under a label (seed 004's eth1:18)
+  lvs.cluster.vip_addresses:
+    addresses:
+      - 198.18.6.18/32 dev eth1 label eth1:18
+    previous_unit: /etc/systemd/system/lvs-director-vips.service
 """
 
 RETURN = r"""
@@ -125,14 +134,17 @@ def main() -> None:
     if module.check_mode or not todo.changed:
         module.exit_json(**result)
 
+    for held in todo.relabel:
+        rc, out, err = module.run_command([ip, "addr", "del", *held.argv], environ_update=LC_ALL_C)
+        if rc != 0:
+            module.fail_json(msg=f"ip addr del {held} (to give it another label) failed: {err.strip() or out.strip()}",
+                             **result)
     for held in todo.add:
-        rc, out, err = module.run_command([ip, "addr", "replace", f"{held.address}/{held.prefix}", "dev", held.device],
-                                          environ_update=LC_ALL_C)
+        rc, out, err = module.run_command([ip, "addr", "replace", *held.argv], environ_update=LC_ALL_C)
         if rc != 0:
             module.fail_json(msg=f"ip addr replace {held} failed: {err.strip() or out.strip()}", **result)
     for held in todo.remove:
-        rc, out, err = module.run_command([ip, "addr", "del", f"{held.address}/{held.prefix}", "dev", held.device],
-                                          environ_update=LC_ALL_C)
+        rc, out, err = module.run_command([ip, "addr", "del", *held.argv], environ_update=LC_ALL_C)
         # Gone since it was read (deleted by hand meanwhile) is what was wanted.
         if rc != 0 and "Cannot assign requested address" not in err:
             module.fail_json(msg=f"ip addr del {held} failed: {err.strip() or out.strip()}", **result)

@@ -383,3 +383,55 @@ def test_with_nopreempt_the_master_need_not_be_highest_but_one_instance_takes_on
     errors = model([{**WEB, "priorities": {"director1": 200, "director2": 100}},
                     {**WEB, "port": 443, "priorities": {"director1": 180, "director2": 100}}])["errors"]
     assert len(errors) == 1 and "share VRRP instance VI_eth1_4_director1" in errors[0]
+
+
+@pytest.mark.parametrize("label", ["eth2:5", "eth1:", "eth1", "eth1:a-label-too-long", "eth1:a b", 18])
+def test_a_vip_label_that_ip_addr_would_refuse_is_refused(label) -> None:
+    errors = model([{**WEB, "vip_label": label}])["errors"]
+    assert errors == [f"lvs_virtual_services[0].vip_label: {label!r} must be the interface's name, a colon and more "
+                      "(eth1:NAME, at most 15 characters, no spaces)"]
+
+
+def test_a_vip_label_reaches_the_vrrp_instance() -> None:
+    result = model([{**WEB, "vip_label": "eth1:18"}])
+    assert result["errors"] == []
+    assert result["vrrp_instances"][0]["vips"] == [{"address": "198.18.1.50", "prefix": 32, "label": "eth1:18"}]
+    vrrp_only = model([], settings={"vrrp_vips": [{"vip": "198.18.1.70", "label": "eth0:x"}]})["errors"]
+    assert vrrp_only == ["director_vrrp_vips[0].label: 'eth0:x' must be the interface's name, a colon and more "
+                         "(eth1:NAME, at most 15 characters, no spaces)"]
+
+
+def test_a_static_director_refuses_what_only_keepalived_acts_on() -> None:
+    service = {**WEB, "health_check": {"type": "TCP_CHECK"}, "sorry_server": "sorry1",
+               "priorities": {"director1": 200, "director2": 100}}
+    errors = model([service], settings={"mode": "static"})["errors"]
+    assert errors[:3] == [
+        "lvs_virtual_services[0].health_check: director_mode is static, and without keepalived nothing checks the real "
+        "servers; leave it out, or use director_mode: keepalived",
+        "lvs_virtual_services[0].priorities: director_mode is static, and without keepalived nothing runs VRRP; "
+        "leave it out, or use director_mode: keepalived",
+        "lvs_virtual_services[0].sorry_server: director_mode is static, and without keepalived nothing puts in the "
+        "sorry server below the quorum; leave it out, or use director_mode: keepalived"]
+    # What an IPVS table holds by itself is a static director's too.
+    static = {**WEB, "persistence_timeout": 20, "vip_label": "eth1:18", "scheduler_flags": []}
+    assert model([static], settings={"mode": "static"})["errors"] == []
+    assert model([service])["errors"] == []
+
+
+def test_a_static_director_refuses_the_sync_daemon() -> None:
+    assert model([WEB], settings={"mode": "static", "lvs_sync_daemon": True})["errors"] == [
+        "director_lvs_sync_daemon: director_mode is static, and without keepalived nothing starts the sync daemon or "
+        "follows the VIP with it; leave it false, or use director_mode: keepalived"]
+    assert model([WEB], settings={"lvs_sync_daemon": True})["errors"] == []
+
+
+@pytest.mark.parametrize("timeouts, error", [
+    ({"tcp": 30, "tcpfin": 5, "udp": 60}, None),
+    ({"tcp": 0}, "director_lvs_timeouts.tcp: 0 must be whole seconds, 1-2147483"),
+    ({"udp": "60"}, "director_lvs_timeouts.udp: '60' must be whole seconds, 1-2147483"),
+    ({"tcp": 2147484}, "director_lvs_timeouts.tcp: 2147484 must be whole seconds, 1-2147483"),
+    ({"fin": 5}, "director_lvs_timeouts.fin: not a timeout (allowed: tcp, tcpfin, udp)"),
+    ([30, 5, 60], "director_lvs_timeouts: [30, 5, 60] must be a mapping of tcp, tcpfin and udp to seconds"),
+])
+def test_lvs_timeouts_are_whole_seconds_the_kernel_can_hold(timeouts, error) -> None:
+    assert model([WEB], settings={"lvs_timeouts": timeouts})["errors"] == ([error] if error else [])

@@ -33,6 +33,36 @@ def test_tunnel_and_point_to_point_lines() -> None:
     assert live == {Held("198.18.5.50", 32, "tunl0"), Held("10.0.0.1", 32, "ppp0")}
 
 
+def test_labels_of_ipv4_addresses() -> None:
+    # Captured in the lab (UML kernel 6.1, iproute2 6.1) on a dummy device; the first address was then given
+    # "ip addr replace ... label lvstest:19" and kept lvstest:18, which is why a new label means delete and add.
+    live = parse_ip_addr((FIXTURES / "addr-labels.txt").read_text())
+    assert live == {Held("198.18.250.18", 32, "lvstest", "lvstest:18"), Held("198.18.250.19", 24, "lvstest"),
+                    Held("198.18.250.20", 24, "lvstest", "lvstest:x"), Held("fe80::2c54:caff:fe5b:7623", 64, "lvstest")}
+
+
+def test_a_label_is_given_after_the_device() -> None:
+    held = parse_held("198.18.6.18/32 dev eth1 label eth1:18")
+    assert held == Held("198.18.6.18", 32, "eth1", "eth1:18")
+    assert str(held) == "198.18.6.18/32 dev eth1 label eth1:18"
+    assert held.argv == ["198.18.6.18/32", "dev", "eth1", "label", "eth1:18"]
+    assert parse_held("198.18.6.18/32 dev eth1 label eth1") == Held("198.18.6.18", 32, "eth1")
+    for bad in ("198.18.6.18/32 dev eth1 label eth2:18", "2001:db8::18/128 dev eth1 label eth1:18",
+                "198.18.6.18/32 dev eth1 label"):
+        with pytest.raises(AddressError):
+            parse_held(bad)
+
+
+def test_an_address_with_another_label_is_deleted_and_added_again() -> None:
+    labelled = Held("198.18.6.18", 32, "eth1", "eth1:18")
+    unlabelled = Held("198.18.6.18", 32, "eth1")
+    todo = plan(wanted=[labelled], previous=[unlabelled], live={unlabelled, OWN})
+    assert (todo.relabel, todo.add, todo.remove) == ([unlabelled], [labelled], [])
+    todo = plan(wanted=[unlabelled], previous=[labelled], live={labelled, OWN})
+    assert (todo.relabel, todo.add, todo.remove) == ([labelled], [unlabelled], [])
+    assert not plan(wanted=[labelled], previous=[labelled], live={labelled, OWN}).changed
+
+
 def test_a_line_it_cannot_read_is_an_error_not_a_missed_address() -> None:
     with pytest.raises(AddressError, match="unreadable line"):
         parse_ip_addr("1: lo    inet 127.0.0.1/8 scope host lo\n1: lo    inetX 198.18.1.50/32 scope global lo\n")
@@ -55,8 +85,10 @@ ExecStop=-/usr/sbin/ip addr del 198.18.1.50/32 dev lo
 ExecStart=/usr/sbin/sysctl -q -w net.ipv4.conf.tunl0.rp_filter=0
 ExecStart=/usr/sbin/ip link set tunl0 up
 ExecStart=/usr/sbin/ip addr replace 2001:db8:1::50/128 dev tunl0
+ExecStart=/usr/sbin/ip addr replace 198.18.6.18/32 dev eth1 label eth1:18
 """
-    assert parse_unit(unit) == [Held("198.18.1.50", 32, "lo"), Held("2001:db8:1::50", 128, "tunl0")]
+    assert parse_unit(unit) == [Held("198.18.1.50", 32, "lo"), Held("2001:db8:1::50", 128, "tunl0"),
+                                Held("198.18.6.18", 32, "eth1", "eth1:18")]
     assert parse_unit("") == []
 
 
