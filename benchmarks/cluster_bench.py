@@ -742,9 +742,11 @@ def sync_section(sync: dict | None, measured: str = "") -> list[str]:
 
 def cluster_model(services: list[dict]) -> dict:
     """What the director role's own filter derives from SERVICES on the bench's hosts."""
-    spec = importlib.util.spec_from_file_location("cluster_model", REPO / "plugins" / "filter" / "cluster_model.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    # The filter imports the collection's module_utils, found through the link ansible_env() makes.
+    ansible_env()
+    if str(REPO / ".build" / "live") not in sys.path:
+        sys.path.insert(0, str(REPO / ".build" / "live"))
+    module = importlib.import_module("ansible_collections.lvs.cluster.plugins.filter.cluster_model")
     hostvars = {path.stem: yaml.safe_load(path.read_text())
                 for path in (REPO / "docs" / "examples" / "dr" / "host_vars").glob("*.yml")}
     return module.cluster_model(services, ["director1", "director2"], {"lvs_realservers": sorted(hostvars)}, hostvars,

@@ -100,6 +100,8 @@ _value:
 import ipaddress
 import re
 
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import ServiceKey
+
 SCHEDULERS = ("rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh")
 SCHEDULER_FLAGS = ("sh-fallback", "sh-port", "mh-fallback", "mh-port")
 METHODS = ("dr", "nat", "tun")
@@ -744,21 +746,17 @@ def ipvs_table_services(model):
     return services
 
 
-def _label(protocol, address, port, fwmark):
-    if fwmark is not None:
-        return f"fwmark {fwmark}"
-    address = f"[{address}]" if ":" in address else address
-    return f"{protocol} {address}:{port}"
-
-
 def _service_label(service):
-    """Label of an ipvs_table/ipvs_info service."""
-    return _label(service["protocol"], service.get("address"), service.get("port"), service.get("fwmark"))
+    """Label of an ipvs_table/ipvs_info service: its ServiceKey, the one definition of a service's identity
+    (a fwmark service is one per address family)."""
+    return str(ServiceKey.make(service["protocol"], service.get("address"), service.get("port"), service.get("fwmark"),
+                               service.get("family")))
 
 
 def _vs_label(vs):
     """Label of a model virtual server, the same as its ipvs_table service's."""
-    return _label(vs["protocol"].lower(), vs["vip"], vs["port"], vs["fwmark"])
+    return str(ServiceKey.make(vs["protocol"].lower(), vs["vip"], vs["port"], vs["fwmark"],
+                               "ipv6" if vs["family"] == "inet6" else "ipv4"))
 
 
 def _sorry_server(model, label):

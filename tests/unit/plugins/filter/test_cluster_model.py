@@ -435,3 +435,20 @@ def test_a_static_director_refuses_the_sync_daemon() -> None:
 ])
 def test_lvs_timeouts_are_whole_seconds_the_kernel_can_hold(timeouts, error) -> None:
     assert model([WEB], settings={"lvs_timeouts": timeouts})["errors"] == ([error] if error else [])
+
+
+def test_one_fwmark_in_both_families_is_two_services() -> None:
+    # The kernel keeps a fwmark service per address family: the IPv4 one's real servers are not departing
+    # from the IPv6 one, and neither table is a mismatch of the other.
+    from ansible_collections.lvs.cluster.plugins.filter.cluster_model import departing_real_servers, keep_departing
+
+    both = [FWMARK_WEB, {**FWMARK_WEB, "name": "web-tls6", "vip": "2001:db8:1::50", "real_servers_group": "web6"}]
+    result = model(both)
+    assert result["errors"] == []
+    live = ipvs_table_services(result)
+    assert departing_real_servers(result, live) == []
+    assert compare_ipvs(result, live) == {"mismatches": [], "failing_checks": []}
+    kept = keep_departing(result, live)
+    assert [[rs["weight"] for rs in vs["real_servers"]] for vs in kept["virtual_servers"]] == [[1, 3], [1]]
+    live[0]["real_servers"] = live[0]["real_servers"] + [{"address": "198.18.1.23", "forwarding": "dr", "weight": 1}]
+    assert departing_real_servers(result, live) == [{"service": "fwmark 7 (ipv4)", "address": "198.18.1.23", "port": None}]
