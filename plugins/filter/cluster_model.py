@@ -42,8 +42,11 @@ options:
       - The director role's VRRP settings (C(vrrp_version), C(advert_int), C(vrid_base), C(auth_pass),
         C(interface), C(gateway_interface), C(unicast), C(realservers_group), C(vrrp_vips),
         C(packet_filter), C(preempt)), the keys the role's argument spec allows in a service and in a
-        VRRP-only VIP (C(service_keys), C(vrrp_vip_keys)), C(lvs_timeouts), C(lvs_sync_daemon), and C(mode)
-        (C(static) refuses the options only keepalived acts on).
+        VRRP-only VIP (C(service_keys), C(vrrp_vip_keys); taken from C(spec) when not given), C(lvs_timeouts),
+        C(lvs_sync_daemon), and C(mode) (C(static) refuses the options only keepalived acts on).
+      - C(spec) is the director role's argument spec (its C(options)); with it, every cluster-wide
+        setting (CLUSTER_WIDE) is read from every director's C(hostvars), the spec's default where a director
+        does not set it, and refused where two directors differ.
     type: dict
     default: {}
 """
@@ -168,6 +171,17 @@ KEEPALIVED_ONLY_KEYS = {
     "extra_lines": "reads keepalived.conf's virtual_server block",
     "priorities": "runs VRRP", "virtual_router_id": "runs VRRP", "gateway_router_id": "runs VRRP",
 }
+# The director role's settings that must be one for the whole cluster: VRRP's terms both directors must
+# share to hear each other, what decides the instances and the IPVS table, and the sync daemon.
+CLUSTER_WIDE = (
+    "director_mode", "director_group", "director_realservers_group", "director_virtual_services",
+    "director_vrrp_version", "director_vrrp_advert_int", "director_vrrp_fast_failover", "director_vrrp_vrid_base",
+    "director_vrrp_auth_pass", "director_vrrp_preempt", "director_vrrp_preempt_delay", "director_vrrp_unicast",
+    "director_vrrp_mcast_group4", "director_vrrp_mcast_group6", "director_vrrp_vips", "director_lvs_sync_daemon",
+    "director_lvs_sync_table", "director_lvs_sync_table_port", "director_lvs_timeouts", "director_packet_filter",
+)
+# Compared like the others, never shown.
+SECRET_SETTINGS = ("director_vrrp_auth_pass",)
 LVS_TIMEOUT_KEYS = ("tcp", "tcpfin", "udp")
 # The kernel keeps a timeout as seconds x HZ in an int: the largest that cannot overflow at HZ 1000.
 LVS_TIMEOUT_MAX = 2147483
@@ -450,6 +464,41 @@ class _Builder:
             return None
         return master
 
+    def spec_keys(self, setting, variable):
+        """The keys an entry of VARIABLE may have: SETTING, or the argument spec's options of VARIABLE."""
+        if setting in self.settings:
+            return self.settings[setting]
+        spec = self.settings.get("spec")
+        return list(spec[variable]["options"]) if spec else None
+
+    def cluster_wide(self, spec):
+        """Every CLUSTER_WIDE setting as each director has it (its hostvars, else SPEC's default): one value for
+        all, or an error naming the directors and the variable. The model and keepalived.conf take the first
+        director's, so two values would be two clusters that do not hear each other."""
+        values = {}
+        for director in self.directors:
+            try:
+                host = self.hostvars.get(director, {})
+                for name in CLUSTER_WIDE:
+                    if name in host:
+                        values.setdefault(name, {})[director] = host[name]
+                    elif name == "director_virtual_services":
+                        values.setdefault(name, {})[director] = host.get("lvs_virtual_services", [])
+                    else:
+                        values.setdefault(name, {})[director] = spec.get(name, {}).get("default")
+            except Exception as error:  # pylint: disable=broad-exception-caught  # Ansible's templating errors
+                self.error(f"hostvars[{director}]: a cluster-wide setting could not be read: {error}")
+                return
+        for name, by_director in values.items():
+            first = self.directors[0]
+            for director, value in by_director.items():
+                if value != by_director[first]:
+                    shown = "(values not shown)" if name in SECRET_SETTINGS else f"{value!r} here but {by_director[first]!r} on {first}"
+                    self.error(f"hostvars[{director}].{name}: {shown}; it must be the same on every director "
+                               f"(set it for the group {self.settings.get('directors_group', 'lvs_directors')}, "
+                               "not per host)")
+                    break
+
     def known_keys(self, path, entry, known):
         """Refuses keys the role's argument spec does not know (KNOWN; None: not checked), naming what a
         keepalived keyword is called here."""
@@ -464,7 +513,7 @@ class _Builder:
         if not isinstance(service, dict):
             self.error(f"{path}: must be a mapping of the service's options (vip, port, ...), not {service!r}")
             return
-        self.known_keys(path, service, self.settings.get("service_keys"))
+        self.known_keys(path, service, self.spec_keys("service_keys", "director_virtual_services"))
         if self.settings.get("mode") == "static":
             for key in sorted(set(service) & set(KEEPALIVED_ONLY_KEYS)):
                 self.error(f"{path}.{key}: director_mode is static, and without keepalived nothing "
@@ -584,7 +633,7 @@ class _Builder:
         if not isinstance(entry, dict):
             self.error(f"{path}: must be a mapping (vip, interface, master), not {entry!r}")
             return
-        self.known_keys(path, entry, self.settings.get("vrrp_vip_keys"))
+        self.known_keys(path, entry, self.spec_keys("vrrp_vip_keys", "director_vrrp_vips"))
         vip = self.vip(path, entry.get("vip"))
         master = self.master(path, entry)
         if vip is None or master is None:
@@ -698,6 +747,8 @@ def cluster_model(services, directors, groups, hostvars, settings=None):
     if version == 2 and float(advert_int) != int(float(advert_int)):
         builder.error(f"director_vrrp_advert_int: {advert_int} is not whole seconds; VRRP v2 needs whole seconds "
                       "(use director_vrrp_version 3 for sub-second adverts)")
+    if settings.get("spec"):
+        builder.cluster_wide(settings["spec"])
     builder.lvs_timeouts(settings.get("lvs_timeouts"))
     if settings.get("mode") == "static" and settings.get("lvs_sync_daemon"):
         builder.error("director_lvs_sync_daemon: director_mode is static, and without keepalived nothing starts the "

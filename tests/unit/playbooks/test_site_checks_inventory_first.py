@@ -69,6 +69,33 @@ def test_bad_director_settings_fail_before_any_host(tmp_path: Path, settings: di
     run_site(tmp_path, {"lvs_virtual_services": [GOOD_SERVICE], **settings}, message)
 
 
+@pytest.mark.parametrize(("director2", "message"), [
+    ("{director_vrrp_version: 2}", "hostvars[director2].director_vrrp_version: 2 here but 3 on director1; it must be "
+                                   "the same on every director"),
+    ("{director_vrrp_unicast: true}", "hostvars[director2].director_vrrp_unicast: True here but False on director1"),
+    ("{director_vrrp_auth_pass: n0tsh0wn}", "hostvars[director2].director_vrrp_auth_pass: (values not shown)"),
+])
+def test_a_cluster_wide_setting_given_per_director_fails_before_any_host(tmp_path: Path, director2: str,
+                                                                          message: str) -> None:
+    hosts = HOSTS.replace("director2: {}", f"director2: {director2}")
+    output = run_site(tmp_path, {"lvs_virtual_services": [GOOD_SERVICE]}, message, hosts)
+    assert "n0tsh0wn" not in output
+
+
+@pytest.mark.parametrize(("settings", "message"), [
+    ({"director_mode": "static", "lvs_virtual_services": [{**GOOD_SERVICE, "sorry_server": "198.18.1.30"}]},
+     "lvs_virtual_services[0].sorry_server: director_mode is static, and without keepalived nothing puts in the "
+     "sorry server"),
+    ({"director_mode": "static", "director_lvs_sync_daemon": True},
+     "director_lvs_sync_daemon: director_mode is static"),
+    ({"director_lvs_timeouts": {"tcp": 30, "fin": 5}}, "director_lvs_timeouts.fin: not a timeout"),
+    ({"lvs_virtual_services": [{**GOOD_SERVICE, "vip_label": "eth0:18"}]},
+     "lvs_virtual_services[0].vip_label: 'eth0:18' must be the interface's name, a colon and more"),
+])
+def test_static_mode_labels_and_timeouts_fail_before_any_host(tmp_path: Path, settings: dict, message: str) -> None:
+    run_site(tmp_path, {"lvs_virtual_services": [GOOD_SERVICE], **settings}, message)
+
+
 def test_a_bad_host_variable_fails_before_any_host(tmp_path: Path) -> None:
     hosts = HOSTS.replace("rs2: {realserver_address: 198.18.1.22}", "rs2: {realserver_address: 198.18.1.22, realserver_weight: -1}")
     run_site(tmp_path, {"lvs_virtual_services": [GOOD_SERVICE]}, "hostvars[rs2].realserver_weight: -1 must be a whole number",
@@ -122,11 +149,12 @@ def test_a_group_nested_in_the_playbooks_group_passes(tmp_path: Path) -> None:
 
 
 def run_site(tmp_path: Path, group_vars: dict, message: str, hosts: str = HOSTS, playbook: str = "lvs.cluster.site",
-             extra_vars: dict | None = None) -> None:
+             extra_vars: dict | None = None) -> str:
     output = run_playbook(tmp_path, group_vars, hosts, playbook, extra_vars or {})
     assert message in output, output
     assert "UNREACHABLE" not in output, "a host was contacted before the inventory check"
     assert "PLAY [Real servers]" not in output
+    return output
 
 
 def run_playbook(tmp_path: Path, group_vars: dict, hosts: str, playbook: str, extra_vars: dict) -> str:

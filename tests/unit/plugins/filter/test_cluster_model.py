@@ -452,3 +452,45 @@ def test_one_fwmark_in_both_families_is_two_services() -> None:
     assert [[rs["weight"] for rs in vs["real_servers"]] for vs in kept["virtual_servers"]] == [[1, 3], [1]]
     live[0]["real_servers"] = live[0]["real_servers"] + [{"address": "198.18.1.23", "forwarding": "dr", "weight": 1}]
     assert departing_real_servers(result, live) == [{"service": "fwmark 7 (ipv4)", "address": "198.18.1.23", "port": None}]
+
+
+SPEC = {"director_vrrp_version": {"default": 3}, "director_vrrp_auth_pass": {"default": ""},
+        "director_vrrp_unicast": {"default": False},
+        "director_virtual_services": {"options": {key: {} for key in ("name", "vip", "port", "scheduler", "real_servers_group")}},
+        "director_vrrp_vips": {"options": {"vip": {}, "master": {}}}}
+
+
+def directors_with(director1: dict, director2: dict) -> dict:
+    return {**HOSTVARS, "director1": director1, "director2": director2}
+
+
+def test_cluster_wide_settings_given_per_director_are_refused() -> None:
+    # One director's host_vars with VRRP v2: the two would never hear each other.
+    result = model([WEB], hostvars=directors_with({}, {"director_vrrp_version": 2}), settings={"spec": SPEC})
+    assert result["errors"] == [
+        "hostvars[director2].director_vrrp_version: 2 here but 3 on director1; it must be the same on every director "
+        "(set it for the group lvs_directors, not per host)"]
+    unicast = model([WEB], hostvars=directors_with({"director_vrrp_unicast": True}, {}), settings={"spec": SPEC})
+    assert unicast["errors"] == [
+        "hostvars[director2].director_vrrp_unicast: False here but True on director1; it must be the same on every "
+        "director (set it for the group lvs_directors, not per host)"]
+
+
+def test_a_secret_that_differs_is_named_not_shown() -> None:
+    result = model([WEB], hostvars=directors_with({"director_vrrp_auth_pass": "s3cret"}, {"director_vrrp_auth_pass": "0ther"}),
+                   settings={"spec": SPEC})
+    assert result["errors"] == ["hostvars[director2].director_vrrp_auth_pass: (values not shown); it must be the same "
+                                "on every director (set it for the group lvs_directors, not per host)"]
+    assert "s3cret" not in str(result) and "0ther" not in str(result)
+
+
+def test_the_same_setting_everywhere_or_the_default_is_one_cluster() -> None:
+    # Set to the default on one director and left out on the other is the same value.
+    same = directors_with({"director_vrrp_version": 3, "lvs_virtual_services": [WEB]}, {"lvs_virtual_services": [WEB]})
+    assert model([WEB], hostvars=same, settings={"spec": SPEC})["errors"] == []
+    services = directors_with({"lvs_virtual_services": [WEB]}, {"lvs_virtual_services": [WEB, {**WEB, "port": 443}]})
+    errors = model([WEB], hostvars=services, settings={"spec": SPEC})["errors"]
+    assert len(errors) == 1 and errors[0].startswith("hostvars[director2].director_virtual_services: [")
+    # The spec's options are the keys a service may have.
+    assert model([{**WEB, "colour": "blue"}], settings={"spec": SPEC})["errors"] == [
+        "lvs_virtual_services[0].colour: not an option (allowed: name, port, real_servers_group, scheduler, vip)"]
