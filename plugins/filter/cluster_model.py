@@ -927,6 +927,52 @@ def firewall_openings(model, director, vrrp=True, sync_daemon=False, sync_table_
     return openings
 
 
+def firewalld_rich_rules(openings):
+    """firewalld rich rules for the input chain's OPENINGS (firewall_openings); forwarded NAT replies follow the
+    zone's own policy."""
+    rules = []
+    for opening in openings:
+        if opening["chain"] != "input":
+            continue
+        parts = [f'rule family="{"ipv6" if opening["family"] == "inet6" else "ipv4"}"']
+        if opening.get("source"):
+            parts.append(f'source address="{opening["source"]}"')
+        if opening.get("destination"):
+            parts.append(f'destination address="{opening["destination"]}"')
+        if opening.get("ports"):
+            rules.extend(" ".join([*parts, f'port port="{port}" protocol="{opening["protocol"]}" accept'])
+                         for port in opening["ports"])
+        elif opening.get("protocol"):
+            protocol = "vrrp" if opening["protocol"] == "112" else opening["protocol"]
+            rules.append(" ".join([*parts, f'protocol value="{protocol}" accept']))
+        else:
+            rules.append(" ".join([*parts, "accept"]))
+    return rules
+
+
+def vip_holders(model, address_listings):
+    """Each address the model's VRRP instances hold (VIPs and NAT gateways) -> how many of ADDRESS_LISTINGS
+    (`ip -o addr show`, one per director of the play) hold it."""
+    holders = {}
+    for instance in model["vrrp_instances"]:
+        for vip in instance["vips"]:
+            held = re.compile(rf"inet6? {re.escape(vip['address'])}/")
+            holders[vip["address"]] = sum(1 for listing in address_listings if held.search(listing or ""))
+    return holders
+
+
+def drain_left(live_services, own_addresses, held_fwmarks, draining):
+    """The DRAINING real servers (addresses) with active connections left in a LIVE_SERVICES service (ipvs_info,
+    with stats) whose VIP this director holds: one of OWN_ADDRESSES, or a fwmark of HELD_FWMARKS."""
+    left = []
+    for service in live_services:
+        if service.get("address", "") not in own_addresses and service.get("fwmark") not in held_fwmarks:
+            continue
+        left.extend(rs["address"] for rs in service["real_servers"]
+                    if rs["address"] in draining and rs["active_connections"] > 0)
+    return list(dict.fromkeys(left))
+
+
 def unserved_services(model):
     """Names of the virtual servers no real server would serve: every one at weight 0 or none at all,
     and no sorry server."""
@@ -939,4 +985,5 @@ class FilterModule:
         return {"cluster_model": cluster_model, "ipvs_table_services": ipvs_table_services,
                 "compare_ipvs": compare_ipvs, "departing_real_servers": departing_real_servers,
                 "keep_departing": keep_departing, "unserved_services": unserved_services,
-                "firewall_openings": firewall_openings, "static_held_vips": static_held_vips}
+                "firewall_openings": firewall_openings, "static_held_vips": static_held_vips,
+                "firewalld_rich_rules": firewalld_rich_rules, "vip_holders": vip_holders, "drain_left": drain_left}

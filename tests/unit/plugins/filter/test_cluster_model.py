@@ -494,3 +494,51 @@ def test_the_same_setting_everywhere_or_the_default_is_one_cluster() -> None:
     # The spec's options are the keys a service may have.
     assert model([{**WEB, "colour": "blue"}], settings={"spec": SPEC})["errors"] == [
         "lvs_virtual_services[0].colour: not an option (allowed: name, port, real_servers_group, scheduler, vip)"]
+
+
+def test_vip_holders_count_each_vrrp_address_on_the_directors() -> None:
+    from ansible_collections.lvs.cluster.plugins.filter.cluster_model import vip_holders
+
+    result = model([WEB, {**WEB, "vip": "2001:db8:1::50", "real_servers_group": "web6"}])
+    director1 = ("3: eth1    inet 198.18.1.11/24 brd 198.18.1.255 scope global eth1\\\n"
+                 "3: eth1    inet 198.18.1.50/32 scope global eth1\\\n"
+                 "3: eth1    inet6 2001:db8:1::50/128 scope global nodad\\\n")
+    director2 = "3: eth1    inet 198.18.1.12/24 brd 198.18.1.255 scope global eth1\\\n"
+    assert vip_holders(result, [director1, director2]) == {"198.18.1.50": 1, "2001:db8:1::50": 1}
+    assert vip_holders(result, [director1, director1]) == {"198.18.1.50": 2, "2001:db8:1::50": 2}
+    # 198.18.1.5 is no prefix of 198.18.1.50, and a director without a listing holds nothing.
+    assert vip_holders(model([{**WEB, "vip": "198.18.1.5"}]), [director1, None]) == {"198.18.1.5": 0}
+
+
+def test_drain_left_names_the_draining_real_servers_still_busy_where_this_director_holds_the_vip() -> None:
+    from ansible_collections.lvs.cluster.plugins.filter.cluster_model import drain_left
+
+    live = [{"protocol": "tcp", "address": "198.18.1.50", "port": 80, "real_servers": [
+                {"address": "198.18.1.21", "active_connections": 2}, {"address": "198.18.1.22", "active_connections": 0},
+                {"address": "198.18.1.23", "active_connections": 5}]},
+            {"protocol": "fwmark", "fwmark": 7, "family": "ipv4", "real_servers": [
+                {"address": "198.18.1.21", "active_connections": 1}, {"address": "198.18.1.22", "active_connections": 3}]},
+            {"protocol": "tcp", "address": "198.18.1.51", "port": 80, "real_servers": [
+                {"address": "198.18.1.22", "active_connections": 9}]}]
+    draining = ["198.18.1.21", "198.18.1.22"]
+    assert drain_left(live, ["198.18.1.50"], [7], draining) == ["198.18.1.21", "198.18.1.22"]
+    assert drain_left(live, ["198.18.1.50"], [], draining) == ["198.18.1.21"]
+    assert drain_left(live, [], [], draining) == []
+
+
+def test_firewalld_rich_rules_open_what_the_input_chain_opens() -> None:
+    from ansible_collections.lvs.cluster.plugins.filter.cluster_model import firewalld_rich_rules
+
+    openings = [{"chain": "input", "family": "inet", "source": "198.18.1.12", "destination": None, "protocol": "112",
+                 "ports": []},
+                {"chain": "input", "family": "inet6", "source": None, "destination": "2001:db8:1::50", "protocol": "tcp",
+                 "ports": ["80", "8000-8099"]},
+                {"chain": "input", "family": "inet", "source": None, "destination": "198.18.1.50", "protocol": None,
+                 "ports": []},
+                {"chain": "forward", "family": "inet", "source": "10.0.0.101", "destination": None, "protocol": "tcp",
+                 "ports": [], "source_ports": ["8080"]}]
+    assert firewalld_rich_rules(openings) == [
+        'rule family="ipv4" source address="198.18.1.12" protocol value="vrrp" accept',
+        'rule family="ipv6" destination address="2001:db8:1::50" port port="80" protocol="tcp" accept',
+        'rule family="ipv6" destination address="2001:db8:1::50" port port="8000-8099" protocol="tcp" accept',
+        'rule family="ipv4" destination address="198.18.1.50" accept']
