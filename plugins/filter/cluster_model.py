@@ -197,6 +197,14 @@ def _address(value):
         return None
 
 
+def _special(address):
+    """What kind of special-purpose address ADDRESS is, or None for one a VIP or gateway may be."""
+    kinds = (("loopback", address.is_loopback), ("multicast", address.is_multicast),
+             ("unspecified", address.is_unspecified), ("link-local", address.is_link_local),
+             ("reserved (240.0.0.0/4)", address.version == 4 and address.is_reserved))
+    return next((kind for kind, matches in kinds if matches), None)
+
+
 def _slug(*parts):
     return re.sub(r"[^A-Za-z0-9_]", "_", "_".join(str(part) for part in parts))
 
@@ -455,6 +463,9 @@ class _Builder:
         vip = _address(value)
         if vip is None:
             self.error(f"{path}.vip: {value!r} is not an IPv4 or IPv6 address")
+        elif _special(vip):
+            self.error(f"{path}.vip: {value!r} is a {_special(vip)} address; a VIP is a unicast address clients reach")
+            return None
         return vip
 
     def master(self, path, entry):
@@ -652,6 +663,10 @@ class _Builder:
             self.error(f"{path}.gateway: a NAT service needs the real servers' floating gateway VIP "
                        f"(an IP address on the directors' private side), got {service.get('gateway')!r}")
             return None
+        if _special(address):
+            self.error(f"{path}.gateway: {service.get('gateway')!r} is a {_special(address)} address; the gateway is a "
+                       "unicast address on the directors' private side")
+            return None
         interface = service.get("gateway_interface", self.settings.get("gateway_interface"))
         if not interface:
             self.error(f"{path}.gateway_interface: required for NAT (or set director_gateway_interface)")
@@ -724,8 +739,45 @@ class _Builder:
         self.track_files.append({"name": name, "file": file})
         return name
 
+    def own_addresses(self):
+        """Every inventory host's own address the model knows (ansible_host, realserver_address(6),
+        director_unicast_addresses) -> (host, variable)."""
+        owners = {}
+        for host in self.directors:
+            host_vars = self.hostvars.get(host, {})
+            given = [("ansible_host", host_vars.get("ansible_host"))]
+            given += [("director_unicast_addresses", value) for value in host_vars.get("director_unicast_addresses") or []]
+            for variable, value in given:
+                address = _address(value)
+                if address is not None:
+                    owners.setdefault(str(address), (host, variable))
+        for host, host_vars in self.real_server_vars.items():
+            for variable in ("ansible_host", "realserver_address", "realserver_address6"):
+                address = _address(host_vars.get(variable))
+                if address is not None:
+                    owners.setdefault(str(address), (host, variable))
+        return owners
+
+    def check_addresses(self):
+        """A VIP or gateway that is a host's own address would be added a second time, on another host, by
+        VRRP; a real server of NAT and of DR or TUN services routes its DR/TUN replies, sent from the VIP,
+        to the NAT gateway, which a director that holds that VIP does not forward (their source is its own)."""
+        owners = self.own_addresses()
+        for address, holder in self.held.items():
+            if address in owners:
+                host, variable = owners[address]
+                self.error(f"{holder['path']}: {address} is {host}'s own address (hostvars[{host}].{variable}); a VIP or "
+                           "gateway is an address of its own that VRRP moves between the directors")
+        for host, setup in sorted(self.hosts.items()):
+            if setup["gateways"] and (setup["dr_vips"] or setup["tun_vips"]):
+                self.error(f"hostvars[{host}]: a real server of NAT services (gateway {', '.join(setup['gateways'])}) "
+                           f"and of DR or TUN services ({', '.join(setup['dr_vips'] + setup['tun_vips'])}) at once: its "
+                           "default route through the NAT gateway would carry the DR/TUN replies, sent from the VIP, to "
+                           "a director that does not forward them; put it in services of one kind")
+
     def result(self):
         self.check_router_ids()
+        self.check_addresses()
         return {"errors": self.errors, "vrrp_instances": list(self.instances.values()),
                 "sync_groups": list(self.sync_groups.values()), "virtual_servers": self.virtual_servers,
                 "track_files": self.track_files, "bfd_instances": self.bfd_instances,

@@ -43,6 +43,9 @@ GOOD_SERVICE = {"name": "web", "vip": "198.18.1.50", "port": 80, "scheduler": "r
                                          "use scheduler"),
     ({**GOOD_SERVICE, "colour": "blue"}, "lvs_virtual_services[0].colour: not an option (allowed: alpha, delay_loop"),
     ({**GOOD_SERVICE, "health_check": "HTTP_GET"}, "lvs_virtual_services[0].health_check: must be a mapping"),
+    ({**GOOD_SERVICE, "vip": "198.18.1.21"}, "lvs_virtual_services[0].vip: 198.18.1.21 is rs1's own address "
+                                             "(hostvars[rs1].realserver_address)"),
+    ({**GOOD_SERVICE, "vip": "127.0.0.50"}, "lvs_virtual_services[0].vip: '127.0.0.50' is a loopback address"),
     ({**GOOD_SERVICE, "priorities": {"director1": 100, "director2": 200}},
      "lvs_virtual_services[0].priorities: {'director1': 100, 'director2': 200} does not give the master"),
 ])

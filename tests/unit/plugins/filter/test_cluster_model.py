@@ -542,3 +542,39 @@ def test_firewalld_rich_rules_open_what_the_input_chain_opens() -> None:
         'rule family="ipv6" destination address="2001:db8:1::50" port port="80" protocol="tcp" accept',
         'rule family="ipv6" destination address="2001:db8:1::50" port port="8000-8099" protocol="tcp" accept',
         'rule family="ipv4" destination address="198.18.1.50" accept']
+
+
+@pytest.mark.parametrize("vip, kind", [
+    ("127.0.0.5", "loopback"), ("224.0.0.18", "multicast"), ("0.0.0.0", "unspecified"), ("169.254.1.50", "link-local"),
+    ("240.0.0.50", "reserved (240.0.0.0/4)"), ("255.255.255.255", "reserved (240.0.0.0/4)"),
+    ("::1", "loopback"), ("ff02::12", "multicast"), ("fe80::50", "link-local"), ("::", "unspecified"),
+])
+def test_a_special_purpose_address_is_no_vip(vip, kind) -> None:
+    errors = model([{**WEB, "vip": vip, "real_servers_group": "web6" if ":" in vip else "web"}])["errors"]
+    assert errors == [f"lvs_virtual_services[0].vip: {vip!r} is a {kind} address; a VIP is a unicast address clients reach"]
+
+
+def test_the_lab_ranges_are_vips() -> None:
+    # 198.18.0.0/15 (benchmarking) and 2001:db8::/32 (documentation) are what the lab uses.
+    assert model([WEB, {**WEB, "vip": "198.19.255.50"}, {**WEB, "vip": "2001:db8:ffff::50", "real_servers_group": "web6"}])[
+        "errors"] == []
+
+
+def test_a_vip_or_gateway_that_is_a_hosts_own_address_is_refused() -> None:
+    errors = model([{**WEB, "vip": "198.18.1.22"}])["errors"]
+    assert errors == ["lvs_virtual_services[0].vip: 198.18.1.22 is rs2's own address (hostvars[rs2].ansible_host); a VIP "
+                      "or gateway is an address of its own that VRRP moves between the directors"]
+    hostvars = {**HOSTVARS, "director2": {"ansible_host": "198.18.1.12"}}
+    errors = model([{**NAT, "gateway": "198.18.1.12"}], hostvars=hostvars, settings={"gateway_interface": "eth2"})["errors"]
+    assert errors == ["lvs_virtual_services[0].gateway: 198.18.1.12 is director2's own address "
+                      "(hostvars[director2].ansible_host); a VIP or gateway is an address of its own that VRRP moves "
+                      "between the directors"]
+
+
+def test_one_real_server_in_nat_and_dr_services_is_refused() -> None:
+    groups = {**GROUPS, "both": ["rs3"]}
+    services = [NAT, {**WEB, "vip": "198.18.1.51", "real_servers_group": "both"}]
+    errors = cluster_model(services, DIRECTORS, groups, HOSTVARS, {**SETTINGS, "gateway_interface": "eth2"})["errors"]
+    assert errors == ["hostvars[rs3]: a real server of NAT services (gateway 10.0.0.105) and of DR or TUN services "
+                      "(198.18.1.51) at once: its default route through the NAT gateway would carry the DR/TUN replies, "
+                      "sent from the VIP, to a director that does not forward them; put it in services of one kind"]
