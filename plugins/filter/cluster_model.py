@@ -103,6 +103,8 @@ _value:
 import ipaddress
 import re
 
+from ansible.errors import AnsibleError
+
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import ServiceKey
 
 SCHEDULERS = ("rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh")
@@ -497,7 +499,7 @@ class _Builder:
                         values.setdefault(name, {})[director] = host.get("lvs_virtual_services", [])
                     else:
                         values.setdefault(name, {})[director] = spec.get(name, {}).get("default")
-            except Exception as error:  # pylint: disable=broad-exception-caught  # Ansible's templating errors
+            except AnsibleError as error:
                 self.error(f"hostvars[{director}]: a cluster-wide setting could not be read: {error}")
                 return
         for name, by_director in values.items():

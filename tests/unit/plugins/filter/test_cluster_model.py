@@ -578,3 +578,18 @@ def test_one_real_server_in_nat_and_dr_services_is_refused() -> None:
     assert errors == ["hostvars[rs3]: a real server of NAT services (gateway 10.0.0.105) and of DR or TUN services "
                       "(198.18.1.51) at once: its default route through the NAT gateway would carry the DR/TUN replies, "
                       "sent from the VIP, to a director that does not forward them; put it in services of one kind"]
+
+
+def test_a_cluster_wide_setting_that_cannot_be_read_is_an_error_not_a_traceback() -> None:
+    from ansible.errors import AnsibleUndefinedVariable
+
+    class Unreadable(dict):
+        def __getitem__(self, key):
+            raise AnsibleUndefinedVariable(f"'{key}' refers to an undefined variable")
+
+        def __contains__(self, key):
+            return key == "director_vrrp_version"
+
+    errors = model([WEB], hostvars=directors_with({}, Unreadable()), settings={"spec": SPEC})["errors"]
+    assert errors == ["hostvars[director2]: a cluster-wide setting could not be read: 'director_vrrp_version' refers "
+                      "to an undefined variable"]
