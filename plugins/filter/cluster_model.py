@@ -1015,6 +1015,27 @@ def vip_holders(model, address_listings):
     return holders
 
 
+def sync_group_splits(model, listings):
+    """The model's sync groups (a NAT master's VIPs and its real servers' gateway) whose addresses LISTINGS
+    (director -> `ip -o addr show`) show on more than one director: replies through the gateway would reach
+    a director without the connections of the VIPs held elsewhere."""
+    instances = {instance["name"]: instance for instance in model["vrrp_instances"]}
+    splits = []
+    for group in model["sync_groups"]:
+        held = {}
+        for name in group["instances"]:
+            for vip in instances[name]["vips"]:
+                pattern = re.compile(rf"inet6? {re.escape(vip['address'])}/")
+                for director, listing in listings.items():
+                    if pattern.search(listing or ""):
+                        held.setdefault(director, []).append(vip["address"])
+        if len(held) > 1:
+            where = "; ".join(f"{', '.join(addresses)} on {director}" for director, addresses in sorted(held.items()))
+            splits.append(f"sync group {group['name']} is split: {where}; the real servers' replies through the "
+                          "gateway reach a director without the connections of the VIPs held elsewhere")
+    return splits
+
+
 def drain_left(live_services, own_addresses, held_fwmarks, draining):
     """The DRAINING real servers (addresses) with active connections left in a LIVE_SERVICES service (ipvs_info,
     with stats) whose VIP this director holds: one of OWN_ADDRESSES, or a fwmark of HELD_FWMARKS."""
@@ -1040,4 +1061,5 @@ class FilterModule:
                 "compare_ipvs": compare_ipvs, "departing_real_servers": departing_real_servers,
                 "keep_departing": keep_departing, "unserved_services": unserved_services,
                 "firewall_openings": firewall_openings, "static_held_vips": static_held_vips,
-                "firewalld_rich_rules": firewalld_rich_rules, "vip_holders": vip_holders, "drain_left": drain_left}
+                "firewalld_rich_rules": firewalld_rich_rules, "vip_holders": vip_holders, "drain_left": drain_left,
+                "sync_group_splits": sync_group_splits}

@@ -593,3 +593,17 @@ def test_a_cluster_wide_setting_that_cannot_be_read_is_an_error_not_a_traceback(
     errors = model([WEB], hostvars=directors_with({}, Unreadable()), settings={"spec": SPEC})["errors"]
     assert errors == ["hostvars[director2]: a cluster-wide setting could not be read: 'director_vrrp_version' refers "
                       "to an undefined variable"]
+
+
+def test_a_nat_vip_held_apart_from_its_gateway_is_a_split_sync_group() -> None:
+    from ansible_collections.lvs.cluster.plugins.filter.cluster_model import sync_group_splits
+
+    result = model([NAT], settings={"gateway_interface": "eth2"})
+    together = {"director1": "3: eth1    inet 198.18.1.60/32 scope global eth1\\\n4: eth2    inet 10.0.0.105/32 scope global eth2\\",
+                "director2": "3: eth1    inet 198.18.1.12/24 scope global eth1\\"}
+    assert sync_group_splits(result, together) == []
+    apart = {"director1": "3: eth1    inet 198.18.1.60/32 scope global eth1\\",
+             "director2": "4: eth2    inet 10.0.0.105/32 scope global eth2\\"}
+    assert sync_group_splits(result, apart) == [
+        "sync group VG_director1 is split: 198.18.1.60 on director1; 10.0.0.105 on director2; the real servers' replies "
+        "through the gateway reach a director without the connections of the VIPs held elsewhere"]
