@@ -78,8 +78,8 @@ def test_bad_director_settings_fail_before_any_host(tmp_path: Path, settings: di
     ("{director_vrrp_unicast: true}", "hostvars[director2].director_vrrp_unicast: True here but False on director1"),
     ("{director_vrrp_auth_pass: n0tsh0wn}", "hostvars[director2].director_vrrp_auth_pass: (values not shown)"),
 ])
-def test_a_cluster_wide_setting_given_per_director_fails_before_any_host(tmp_path: Path, director2: str,
-                                                                          message: str) -> None:
+def test_a_cluster_wide_setting_given_per_director_fails_before_any_host(
+        tmp_path: Path, director2: str, message: str) -> None:
     hosts = HOSTS.replace("director2: {}", f"director2: {director2}")
     output = run_site(tmp_path, {"lvs_virtual_services": [GOOD_SERVICE]}, message, hosts)
     assert "n0tsh0wn" not in output

@@ -513,13 +513,14 @@ def test_vip_holders_count_each_vrrp_address_on_the_directors() -> None:
 def test_drain_left_names_the_draining_real_servers_still_busy_where_this_director_holds_the_vip() -> None:
     from ansible_collections.lvs.cluster.plugins.filter.cluster_model import drain_left
 
-    live = [{"protocol": "tcp", "address": "198.18.1.50", "port": 80, "real_servers": [
-                {"address": "198.18.1.21", "active_connections": 2}, {"address": "198.18.1.22", "active_connections": 0},
-                {"address": "198.18.1.23", "active_connections": 5}]},
-            {"protocol": "fwmark", "fwmark": 7, "family": "ipv4", "real_servers": [
-                {"address": "198.18.1.21", "active_connections": 1}, {"address": "198.18.1.22", "active_connections": 3}]},
-            {"protocol": "tcp", "address": "198.18.1.51", "port": 80, "real_servers": [
-                {"address": "198.18.1.22", "active_connections": 9}]}]
+    def busy(address: str, connections: int) -> dict:
+        return {"address": address, "active_connections": connections}
+
+    live = [{"protocol": "tcp", "address": "198.18.1.50", "port": 80,
+             "real_servers": [busy("198.18.1.21", 2), busy("198.18.1.22", 0), busy("198.18.1.23", 5)]},
+            {"protocol": "fwmark", "fwmark": 7, "family": "ipv4",
+             "real_servers": [busy("198.18.1.21", 1), busy("198.18.1.22", 3)]},
+            {"protocol": "tcp", "address": "198.18.1.51", "port": 80, "real_servers": [busy("198.18.1.22", 9)]}]
     draining = ["198.18.1.21", "198.18.1.22"]
     assert drain_left(live, ["198.18.1.50"], [7], draining) == ["198.18.1.21", "198.18.1.22"]
     assert drain_left(live, ["198.18.1.50"], [], draining) == ["198.18.1.21"]
