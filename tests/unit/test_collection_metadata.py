@@ -5,6 +5,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 from packaging.specifiers import SpecifierSet
 
@@ -42,3 +43,10 @@ def test_action_group_lists_exactly_the_ipvs_modules() -> None:
     grouped = sorted(runtime["action_groups"]["ipvs"])
     shipped = sorted(path.stem for path in (COLLECTION_ROOT / "plugins" / "modules").glob("ipvs_*.py"))
     assert grouped == shipped
+
+
+@pytest.mark.parametrize("role", ["director", "realserver"])
+def test_role_vars_hold_values_and_expressions_not_jinja_programs(role: str) -> None:
+    # Decisions are Python (filters) that return data; vars/main.yml only wires them up.
+    text = (COLLECTION_ROOT / "roles" / role / "vars" / "main.yml").read_text()
+    assert "{%" not in text
