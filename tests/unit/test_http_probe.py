@@ -107,9 +107,9 @@ def test_the_stop_file_ends_the_probe(responder, tmp_path) -> None:
     assert (report["requests"], report["failures"], report["answers"]) == (0, 0, {})
 
 
-def test_a_stop_file_that_appears_later_ends_the_probe(responder, tmp_path) -> None:
+def test_a_stop_file_that_appears_later_ends_the_probe(responder, tmp_path, touch_when) -> None:
     stop_file = tmp_path / "stop"
-    threading.Timer(0.5, stop_file.touch).start()
+    touch_when(stop_file, lambda: responder.seen >= 3)
     report = run_probe(url_of(responder), "--count", "100000", "--interval", "0.01", "--stop-file", str(stop_file))
     assert 0 < report["requests"] < 100000 and report["failures"] == 0, report["failure_reasons"]
     assert report["answers"] == {"rs1": report["requests"]}

@@ -68,9 +68,9 @@ def test_a_closed_connection_ends_the_run_without_reconnecting(server, tmp_path)
     assert len(server.connections) == 1
 
 
-def test_the_stop_file_ends_the_run(server, tmp_path) -> None:
+def test_the_stop_file_ends_the_run(server, tmp_path, touch_when) -> None:
     stop_file = tmp_path / "stop"
-    threading.Timer(0.3, stop_file.touch).start()
+    touch_when(stop_file, lambda: server.answered >= 3)
     report = run_probe(server, stop_file, "--count", "100000")
     assert 0 < report["requests"] < 100000 and report["failures"] == 0
     assert report["answers"] == {"rs1": report["requests"]}
@@ -85,9 +85,10 @@ def test_the_connection_leaves_from_the_local_port_asked_for(server, tmp_path) -
     assert server.connections == {("127.0.0.1", free)}
 
 
-def test_each_interval_keeps_its_own_connection(server, tmp_path) -> None:
+def test_each_interval_keeps_its_own_connection(server, tmp_path, touch_when) -> None:
     stop_file = tmp_path / "stop"
-    threading.Timer(0.5, stop_file.touch).start()
+    # The quiet connection's one request and six of the quick one's.
+    touch_when(stop_file, lambda: server.answered >= 7)
     report = run_probe(server, stop_file, "--interval", "10")
     quick, quiet = report["connections"]
     assert (quick["interval"], quiet["interval"]) == (0.02, 10.0)
