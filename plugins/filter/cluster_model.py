@@ -105,6 +105,7 @@ import re
 
 from ansible.errors import AnsibleError
 
+from ansible_collections.lvs.cluster.plugins.module_utils._addresses import Held
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import ServiceKey
 
 SCHEDULERS = ("rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh")
@@ -819,7 +820,7 @@ def cluster_model(services, directors, groups, hostvars, settings=None):
 def static_held_vips(model, director):
     """The addresses a static DIRECTOR holds (its instances' VIPs, gateways too), as lvs.cluster.vip_addresses
     takes them: "ADDRESS/PREFIX dev INTERFACE [label LABEL]"."""
-    return [f"{vip['address']}/{vip['prefix']} dev {instance['interface']}" + (f" label {vip['label']}" if vip["label"] else "")
+    return [str(Held(vip["address"], vip["prefix"], instance["interface"], vip["label"]))
             for instance in model["vrrp_instances"] if instance["master"] == director for vip in instance["vips"]]
 
 
@@ -1004,15 +1005,21 @@ def firewalld_rich_rules(openings):
     return rules
 
 
+# `ip -o addr show`: each address a line names, as the director role's own-address variable reads them.
+_LISTED_ADDRESS = re.compile(r"inet6? ([0-9a-f:.]+)/")
+
+
+def _listed_addresses(listing):
+    """The addresses an `ip -o addr show` LISTING names (none for a director that gave none)."""
+    return set(_LISTED_ADDRESS.findall(listing or ""))
+
+
 def vip_holders(model, address_listings):
     """Each address the model's VRRP instances hold (VIPs and NAT gateways) -> how many of ADDRESS_LISTINGS
     (`ip -o addr show`, one per director of the play) hold it."""
-    holders = {}
-    for instance in model["vrrp_instances"]:
-        for vip in instance["vips"]:
-            held = re.compile(rf"inet6? {re.escape(vip['address'])}/")
-            holders[vip["address"]] = sum(1 for listing in address_listings if held.search(listing or ""))
-    return holders
+    held = [_listed_addresses(listing) for listing in address_listings]
+    return {vip["address"]: sum(1 for addresses in held if vip["address"] in addresses)
+            for instance in model["vrrp_instances"] for vip in instance["vips"]}
 
 
 def sync_group_splits(model, listings):
@@ -1020,14 +1027,14 @@ def sync_group_splits(model, listings):
     (director -> `ip -o addr show`) show on more than one director: replies through the gateway would reach
     a director without the connections of the VIPs held elsewhere."""
     instances = {instance["name"]: instance for instance in model["vrrp_instances"]}
+    listed = {director: _listed_addresses(listing) for director, listing in listings.items()}
     splits = []
     for group in model["sync_groups"]:
         held = {}
         for name in group["instances"]:
             for vip in instances[name]["vips"]:
-                pattern = re.compile(rf"inet6? {re.escape(vip['address'])}/")
-                for director, listing in listings.items():
-                    if pattern.search(listing or ""):
+                for director, addresses in listed.items():
+                    if vip["address"] in addresses:
                         held.setdefault(director, []).append(vip["address"])
         if len(held) > 1:
             where = "; ".join(f"{', '.join(addresses)} on {director}" for director, addresses in sorted(held.items()))

@@ -396,6 +396,10 @@ def test_a_vip_label_reaches_the_vrrp_instance() -> None:
     result = model([{**WEB, "vip_label": "eth1:18"}])
     assert result["errors"] == []
     assert result["vrrp_instances"][0]["vips"] == [{"address": "198.18.1.50", "prefix": 32, "label": "eth1:18"}]
+    # A static director holds it in the text lvs.cluster.vip_addresses and its unit take.
+    from ansible_collections.lvs.cluster.plugins.filter.cluster_model import static_held_vips
+    assert static_held_vips(result, "director1") == ["198.18.1.50/32 dev eth1 label eth1:18"]
+    assert static_held_vips(result, "director2") == []
     vrrp_only = model([], settings={"vrrp_vips": [{"vip": "198.18.1.70", "label": "eth0:x"}]})["errors"]
     assert vrrp_only == ["director_vrrp_vips[0].label: 'eth0:x' must be the interface's name, a colon and more "
                          "(eth1:NAME, at most 15 characters, no spaces)"]
