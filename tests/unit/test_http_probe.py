@@ -125,3 +125,29 @@ def test_every_run_of_failures_is_an_outage_from_its_first_failed_send_to_the_ne
     assert http_probe.outages(timeline) == [(0.05, 0.1), (0.2, 0.05), (0.3, 0.0)]
     assert http_probe.longest_gap(timeline) == 0.1
     assert http_probe.longest_gap([(0.0, True), (0.05, True)]) == 0.0
+
+
+class CutShort(http.server.BaseHTTPRequestHandler):
+    """Promises ten bytes, sends two and closes: what a client sees when the server dies mid-reply."""
+
+    def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
+        self.send_response(200)
+        self.send_header("Content-Length", "10")
+        self.end_headers()
+        self.wfile.write(b"rs")
+        self.close_connection = True
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_a_reply_cut_short_is_a_failure_with_its_reason() -> None:
+    server = ResponderServer(("127.0.0.1", 0), CutShort)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        report = run_probe(url_of(server), "--count", "3", "--interval", "0.01")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert (report["requests"], report["failures"], report["answers"]) == (3, 3, {})
+    assert list(report["failure_reasons"]) == ["IncompleteRead: IncompleteRead(2 bytes read, 8 more expected)"]

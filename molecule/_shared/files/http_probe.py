@@ -14,6 +14,7 @@ started and ended (epoch seconds), and with --timeline each request as [seconds 
 answered]. The molecule scenarios and `make bench` both use it.
 """
 import argparse
+import http.client
 import json
 import os
 import threading
@@ -23,11 +24,13 @@ import urllib.request
 
 def fetch(url: str, timeout: float) -> tuple[str | None, str | None]:
     """(response body, None) when answered; (None, why) when the request failed (refused, reset,
-    timed out, not 2xx), why being the error's type and message."""
+    timed out, not 2xx, a reply cut short), why being the error's type and message."""
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
             return response.read().decode().strip(), None
-    except OSError as error:
+    # A server dying mid-reply raises http.client's own errors (IncompleteRead, BadStatusLine),
+    # which are not OSErrors; uncaught, they would end the request's thread with no result.
+    except (OSError, http.client.HTTPException) as error:
         reason = getattr(error, "reason", None)
         return None, f"{type(error).__name__}: {reason if reason is not None else error}"
 
