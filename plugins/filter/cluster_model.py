@@ -1014,12 +1014,19 @@ def _listed_addresses(listing):
     return set(_LISTED_ADDRESS.findall(listing or ""))
 
 
-def vip_holders(model, address_listings):
-    """Each address the model's VRRP instances hold (VIPs and NAT gateways) -> how many of ADDRESS_LISTINGS
-    (`ip -o addr show`, one per director of the play) hold it."""
-    held = [_listed_addresses(listing) for listing in address_listings]
-    return {vip["address"]: sum(1 for addresses in held if vip["address"] in addresses)
-            for instance in model["vrrp_instances"] for vip in instance["vips"]}
+def vip_holding_faults(model, listings):
+    """Every address the model's VRRP instances hold (VIPs and NAT gateways) that LISTINGS (director ->
+    `ip -o addr show`, one per director of the play) show on no director or on more than one, as a
+    sentence naming who holds it and which director masters it."""
+    listed = {director: _listed_addresses(listing) for director, listing in listings.items()}
+    faults = []
+    for instance in model["vrrp_instances"]:
+        for vip in instance["vips"]:
+            holders = sorted(director for director, addresses in listed.items() if vip["address"] in addresses)
+            if len(holders) != 1:
+                held = f"held by {' and '.join(holders)}" if holders else "held by no director of this run"
+                faults.append(f"{vip['address']} ({instance['name']}, master {instance['master']}): {held}")
+    return faults
 
 
 def sync_group_splits(model, listings):
@@ -1068,5 +1075,5 @@ class FilterModule:
                 "compare_ipvs": compare_ipvs, "departing_real_servers": departing_real_servers,
                 "keep_departing": keep_departing, "unserved_services": unserved_services,
                 "firewall_openings": firewall_openings, "static_held_vips": static_held_vips,
-                "firewalld_rich_rules": firewalld_rich_rules, "vip_holders": vip_holders, "drain_left": drain_left,
+                "firewalld_rich_rules": firewalld_rich_rules, "vip_holding_faults": vip_holding_faults, "drain_left": drain_left,
                 "sync_group_splits": sync_group_splits}

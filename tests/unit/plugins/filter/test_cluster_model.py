@@ -500,18 +500,23 @@ def test_the_same_setting_everywhere_or_the_default_is_one_cluster() -> None:
         "lvs_virtual_services[0].colour: not an option (allowed: name, port, real_servers_group, scheduler, vip)"]
 
 
-def test_vip_holders_count_each_vrrp_address_on_the_directors() -> None:
-    from ansible_collections.lvs.cluster.plugins.filter.cluster_model import vip_holders
+def test_vip_holding_faults_name_every_vrrp_address_not_held_by_exactly_one_director() -> None:
+    from ansible_collections.lvs.cluster.plugins.filter.cluster_model import vip_holding_faults
 
     result = model([WEB, {**WEB, "vip": "2001:db8:1::50", "real_servers_group": "web6"}])
     director1 = ("3: eth1    inet 198.18.1.11/24 brd 198.18.1.255 scope global eth1\\\n"
                  "3: eth1    inet 198.18.1.50/32 scope global eth1\\\n"
                  "3: eth1    inet6 2001:db8:1::50/128 scope global nodad\\\n")
     director2 = "3: eth1    inet 198.18.1.12/24 brd 198.18.1.255 scope global eth1\\\n"
-    assert vip_holders(result, [director1, director2]) == {"198.18.1.50": 1, "2001:db8:1::50": 1}
-    assert vip_holders(result, [director1, director1]) == {"198.18.1.50": 2, "2001:db8:1::50": 2}
+    assert vip_holding_faults(result, {"director1": director1, "director2": director2}) == []
+    instances = {vip["address"]: instance["name"] for instance in result["vrrp_instances"] for vip in instance["vips"]}
+    assert vip_holding_faults(result, {"director1": director1, "director2": director1}) == [
+        f"198.18.1.50 ({instances['198.18.1.50']}, master director1): held by director1 and director2",
+        f"2001:db8:1::50 ({instances['2001:db8:1::50']}, master director1): held by director1 and director2"]
     # 198.18.1.5 is no prefix of 198.18.1.50, and a director without a listing holds nothing.
-    assert vip_holders(model([{**WEB, "vip": "198.18.1.5"}]), [director1, None]) == {"198.18.1.5": 0}
+    single = model([{**WEB, "vip": "198.18.1.5"}])
+    assert vip_holding_faults(single, {"director1": director1, "director2": None}) == [
+        f"198.18.1.5 ({single['vrrp_instances'][0]['name']}, master director1): held by no director of this run"]
 
 
 def test_drain_left_names_the_draining_real_servers_still_busy_where_this_director_holds_the_vip() -> None:
