@@ -107,6 +107,7 @@ from ansible.errors import AnsibleError
 
 from ansible_collections.lvs.cluster.plugins.module_utils._addresses import Held
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import ServiceKey
+from ansible_collections.lvs.cluster.plugins.module_utils._spec_types import conformed, options_errors, type_errors
 
 SCHEDULERS = ("rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh")
 SCHEDULER_FLAGS = ("sh-fallback", "sh-port", "mh-fallback", "mh-port")
@@ -212,8 +213,22 @@ def _slug(*parts):
     return re.sub(r"[^A-Za-z0-9_]", "_", "_".join(str(part) for part in parts))
 
 
-REAL_SERVER_VARS = ("realserver_address", "realserver_address6", "ansible_host", "realserver_weight", "realserver_state",
-                    "realserver_uthreshold", "realserver_lthreshold")
+# The real servers' variables the model reads, with their types (the realserver role's argument spec; a
+# unit test keeps the two the same).
+REAL_SERVER_OPTIONS = {"realserver_address": {"type": "str"}, "realserver_address6": {"type": "str"},
+                       "ansible_host": {"type": "str"}, "realserver_weight": {"type": "int"},
+                       "realserver_state": {"type": "str"}, "realserver_uthreshold": {"type": "int"},
+                       "realserver_lthreshold": {"type": "int"}}
+REAL_SERVER_VARS = tuple(REAL_SERVER_OPTIONS)
+# The filter's settings -> the director variable each comes from (roles/director/vars/main.yml), for errors.
+SETTING_VARIABLES = {
+    "interface": "director_interface", "gateway_interface": "director_gateway_interface",
+    "vrrp_version": "director_vrrp_version", "advert_int": "director_vrrp_advert_int",
+    "vrid_base": "director_vrrp_vrid_base", "auth_pass": "director_vrrp_auth_pass", "unicast": "director_vrrp_unicast",
+    "directors_group": "director_group", "realservers_group": "director_realservers_group",
+    "vrrp_vips": "director_vrrp_vips", "packet_filter": "director_packet_filter", "preempt": "director_vrrp_preempt",
+    "mode": "director_mode", "lvs_timeouts": "director_lvs_timeouts", "lvs_sync_daemon": "director_lvs_sync_daemon",
+}
 
 
 class _Builder:
@@ -236,6 +251,10 @@ class _Builder:
         self.real_server_vars = {}
         self.given_priorities = {}
         self.held = {}
+        # A service's identity (ServiceKey, as text) -> the path of the entry that has it.
+        self.service_paths = {}
+        # Instance name -> the variable its virtual_router_id comes from, for errors.
+        self.router_id_paths = {}
 
     def error(self, message):
         if message not in self.errors:
@@ -256,10 +275,12 @@ class _Builder:
                 "priorities": self.priorities(master, path), "vips": [], "unicast": {},
             }
             self.instances[key] = instance
+            self.router_id_paths[instance["name"]] = "director_vrrp_vrid_base"
             if self.settings.get("unicast"):
                 instance["unicast"] = self.unicast(family, instance["name"])
         if vrid is not None:
             instance["virtual_router_id"] = vrid
+            self.router_id_paths[instance["name"]] = f"{path}.virtual_router_id"
         if priorities:
             given = self.given_priorities.setdefault(instance["name"], (priorities, path))
             if given[0] != priorities:
@@ -369,11 +390,12 @@ class _Builder:
         seen = {}
         for instance in self.instances.values():
             vrid = instance["virtual_router_id"]
+            path = self.router_id_paths[instance["name"]]
             if not isinstance(vrid, int) or not 1 <= vrid <= 255:
-                self.error(f"virtual_router_id {vrid} of {instance['name']} is outside 1-255")
+                self.error(f"{path}: gives {instance['name']} virtual_router_id {vrid}, outside 1-255")
             key = (instance["interface"], instance["family"], vrid)
             if key in seen:
-                self.error(f"virtual_router_id {vrid} is used by both {seen[key]} and {instance['name']} on "
+                self.error(f"{path}: virtual_router_id {vrid} is used by both {seen[key]} and {instance['name']} on "
                            f"{instance['interface']}; set virtual_router_id or director_vrrp_vrid_base")
             seen[key] = instance["name"]
 
@@ -407,6 +429,11 @@ class _Builder:
 
     def real_server(self, host, path, family):
         host_vars = self.read_real_server_vars(host)
+        slips = options_errors(f"hostvars[{host}]", host_vars, REAL_SERVER_OPTIONS)
+        if slips:
+            for error in slips:
+                self.error(error)
+            return None
         variable, address = self.address_of(host, host_vars, family)
         weight = host_vars.get("realserver_weight", 1)
         state = host_vars.get("realserver_state", "present")
@@ -478,12 +505,46 @@ class _Builder:
             return None
         return master
 
+    def typed(self, path, entry, variable):
+        """ENTRY (one element of VARIABLE's list, at PATH) as the model reads it (spec_types.conformed), or None
+        when it has a value of a type the argument spec does not give its option; each such slip is an error."""
+        options = (self.settings.get("spec") or {}).get(variable, {}).get("options") or {}
+        errors = options_errors(path, entry, options)
+        for error in errors:
+            self.error(error)
+        return None if errors else conformed(entry, {"type": "dict", "options": options})
+
     def spec_keys(self, setting, variable):
         """The keys an entry of VARIABLE may have: SETTING, or the argument spec's options of VARIABLE."""
         if setting in self.settings:
             return self.settings[setting]
         spec = self.settings.get("spec")
         return list(spec[variable]["options"]) if spec else None
+
+    def typed_inputs(self, spec):
+        """Whether the settings and every director's variables the model reads have the types SPEC gives
+        them; each slip is an error naming the variable. Nothing else is checked past one: the rest of the
+        model would read these values as the types they are not."""
+        errors, seen = [], set()
+        for setting, variable in SETTING_VARIABLES.items():
+            if setting in self.settings and variable in spec:
+                errors += type_errors(variable, self.settings[setting], spec[variable])
+                seen.add((variable, repr(self.settings[setting])))
+        for director in self.directors:
+            try:
+                host = self.hostvars.get(director, {})
+                given = {name: host[name] for name in (*CLUSTER_WIDE, "director_unicast_addresses")
+                         if name in spec and name in host}
+            except AnsibleError as error:
+                errors.append(f"hostvars[{director}]: a cluster-wide setting could not be read: {error}")
+                continue
+            for name, value in given.items():
+                if (name, repr(value)) not in seen:  # one slip given for the whole group is said once
+                    errors += type_errors(f"hostvars[{director}].{name}", value, spec[name])
+                    seen.add((name, repr(value)))
+        for error in errors:
+            self.error(error)
+        return not errors
 
     def cluster_wide(self, spec):
         """Every CLUSTER_WIDE setting as each director has it (its hostvars, else SPEC's default): one value for
@@ -528,6 +589,9 @@ class _Builder:
             self.error(f"{path}: must be a mapping of the service's options (vip, port, ...), not {service!r}")
             return
         self.known_keys(path, service, self.spec_keys("service_keys", "director_virtual_services"))
+        service = self.typed(path, service, "director_virtual_services")
+        if service is None:
+            return
         if self.settings.get("mode") == "static":
             for key in sorted(set(service) & set(KEEPALIVED_ONLY_KEYS)):
                 self.error(f"{path}.{key}: director_mode is static, and without keepalived nothing "
@@ -582,6 +646,9 @@ class _Builder:
         real_servers = self.real_servers(service, path, family)
         sorry = self.sorry_server(service, path, rs_port, family)
         check = self.check(service.get("health_check"), path)
+        self.quorum(path, service, real_servers)
+        if not self.unique_service(path, protocol, vip, port, fwmark, family):
+            return
         self.virtual_servers.append({
             "name": service.get("name", f"{vip}:{port if fwmark is None else 'fwmark' + str(fwmark)}"),
             "vip": str(vip), "family": family, "port": port, "fwmark": fwmark, "protocol": protocol.upper(),
@@ -606,6 +673,36 @@ class _Builder:
                     self.bfd_instances.append(bfd)
         for entry in real_servers + ([sorry] if sorry and sorry["host"] else []):
             self.host_setup(entry["host"], method, str(vip), tunnel_type, gateway)
+
+    def quorum(self, path, service, real_servers):
+        """keepalived takes quorum as 1 or more, lowers one above the real servers' total weight to that total,
+        and raises a hysteresis not below the quorum to 2^32-1, each with a warning its config test fails on.
+        The total here is of the weights the inventory gives, drained real servers counted with theirs: a drain
+        lowers the live total, and the role's config test lets that warning alone through."""
+        quorum, hysteresis = service.get("quorum", 1), service.get("hysteresis", 0)
+        if quorum < 1:
+            self.error(f"{path}.quorum: {quorum} must be 1 or more")
+            return
+        total = sum(self.read_real_server_vars(entry["host"]).get("realserver_weight", 1) for entry in real_servers)
+        if real_servers and quorum > total:
+            self.error(f"{path}.quorum: {quorum} is more than the real servers' total weight {total}; keepalived would "
+                       "lower it to the total")
+        if not 0 <= hysteresis < quorum:
+            self.error(f"{path}.hysteresis: {hysteresis} must be 0 or more and below the quorum ({quorum})")
+
+    def unique_service(self, path, protocol, vip, port, fwmark, family):
+        """Whether the service at PATH is the only one with its identity (ServiceKey): two entries the kernel
+        and keepalived take as one service would be rendered as two virtual_server blocks of one service."""
+        if fwmark is None and not (isinstance(port, int) and protocol in PROTOCOLS) \
+                or fwmark is not None and not (isinstance(fwmark, int) and fwmark >= 1):
+            return True  # its port, protocol or fwmark is an error already
+        key = str(ServiceKey.make(protocol, str(vip), port, fwmark, "ipv6" if family == "inet6" else "ipv4"))
+        if key in self.service_paths:
+            self.error(f"{path}: {key} is the same service as {self.service_paths[key]}; the kernel and keepalived "
+                       "have one service per address, port and protocol (or fwmark): make them one entry")
+            return False
+        self.service_paths[key] = path
+        return True
 
     def fwmark_rule(self, path, service, vip, fwmark, protocol):
         """The packet-filter match that gives a fwmark service's packets their mark."""
@@ -648,6 +745,9 @@ class _Builder:
             self.error(f"{path}: must be a mapping (vip, interface, master), not {entry!r}")
             return
         self.known_keys(path, entry, self.spec_keys("vrrp_vip_keys", "director_vrrp_vips"))
+        entry = self.typed(path, entry, "director_vrrp_vips")
+        if entry is None:
+            return
         vip = self.vip(path, entry.get("vip"))
         master = self.master(path, entry)
         if vip is None or master is None:
@@ -778,9 +878,11 @@ class _Builder:
                            "default route through the NAT gateway would carry the DR/TUN replies, sent from the VIP, to "
                            "a director that does not forward them; put it in services of one kind")
 
-    def result(self):
-        self.check_router_ids()
-        self.check_addresses()
+    def result(self, checks=True):
+        """The model and its errors; CHECKS: the checks across services too (not on inputs of the wrong type)."""
+        if checks:
+            self.check_router_ids()
+            self.check_addresses()
         return {"errors": self.errors, "vrrp_instances": list(self.instances.values()),
                 "sync_groups": list(self.sync_groups.values()), "virtual_servers": self.virtual_servers,
                 "track_files": self.track_files, "bfd_instances": self.bfd_instances,
@@ -790,10 +892,17 @@ class _Builder:
 
 
 def cluster_model(services, directors, groups, hostvars, settings=None):
-    settings = settings or {}
+    # A setting given as null (`director_vrrp_advert_int:` with nothing after it) is one not given.
+    settings = {name: value for name, value in (settings or {}).items() if value is not None}
     builder = _Builder(directors, groups, hostvars, settings)
     if not builder.directors:
         builder.error(f"groups.{settings.get('directors_group', 'lvs_directors')}: no directors in the inventory")
+    if settings.get("spec"):
+        if not builder.typed_inputs(settings["spec"]):
+            return builder.result(checks=False)
+        settings = builder.settings = {
+            name: conformed(value, settings["spec"].get(SETTING_VARIABLES.get(name), {"type": "raw"}))
+            for name, value in settings.items()}
     version = settings.get("vrrp_version", 3)
     auth_pass = settings.get("auth_pass") or ""
     if version == 2 and len(auth_pass) > 8:

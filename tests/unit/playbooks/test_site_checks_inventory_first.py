@@ -35,14 +35,14 @@ GOOD_SERVICE = {"name": "web", "vip": "198.18.1.50", "port": 80, "scheduler": "r
     ({**GOOD_SERVICE, "port": 0}, "lvs_virtual_services[0].port: 0 must be 1-65535"),
     ({**GOOD_SERVICE, "fwmark": 1}, "lvs_virtual_services[0].port: a fwmark service has no port"),
     ({**GOOD_SERVICE, "real_server_port": 8080}, "lvs_virtual_services[0].real_server_port: 8080 differs from port 80"),
-    ({**GOOD_SERVICE, "virtual_router_id": 256}, "virtual_router_id 256 of VI_eth1_4_director1 is outside 1-255"),
+    ({**GOOD_SERVICE, "virtual_router_id": 256}, "lvs_virtual_services[0].virtual_router_id: gives VI_eth1_4_director1 virtual_router_id 256, outside 1-255"),
     ({**GOOD_SERVICE, "health_check": {"type": "SSL_GET"}}, "lvs_virtual_services[0].health_check.path: required for SSL_GET"),
     ({**GOOD_SERVICE, "health_check": {"type": "TCP_CHECK", "misc_path": "/bin/true"}},
      "lvs_virtual_services[0].health_check.misc_path: not an option of TCP_CHECK"),
     ({**GOOD_SERVICE, "lb_algo": "wrr"}, "lvs_virtual_services[0].lb_algo: keepalived's keyword, not this inventory's; "
                                          "use scheduler"),
     ({**GOOD_SERVICE, "colour": "blue"}, "lvs_virtual_services[0].colour: not an option (allowed: alpha, delay_loop"),
-    ({**GOOD_SERVICE, "health_check": "HTTP_GET"}, "lvs_virtual_services[0].health_check: must be a mapping"),
+    ({**GOOD_SERVICE, "health_check": "HTTP_GET"}, "lvs_virtual_services[0].health_check: 'HTTP_GET' is a string; expected a mapping"),
     ({**GOOD_SERVICE, "vip": "198.18.1.21"}, "lvs_virtual_services[0].vip: 198.18.1.21 is rs1's own address "
                                              "(hostvars[rs1].realserver_address)"),
     ({**GOOD_SERVICE, "vip": "127.0.0.50"}, "lvs_virtual_services[0].vip: '127.0.0.50' is a loopback address"),

@@ -357,3 +357,12 @@ def test_every_documented_example_passes_the_inventory_check_and_keepalived(tmp_
                       "ansible_python_interpreter": sys.executable})
     assert run.returncode == 0, run.stdout + run.stderr
     assert "vrrp_instance " in (tmp_path / "director1.conf").read_text()
+
+
+def test_a_service_whose_real_servers_are_all_drained_is_accepted(tmp_path: Path) -> None:
+    # keepalived warns that it lowers such a service's quorum to 0; the role's config test lets those
+    # warnings alone through (found by test_cluster_model_fuzz.py: draining the last real server failed the run,
+    # and draining one below a quorum too).
+    conf = render(tmp_path, {"lvs_virtual_services": [{**WEB, "health_check": CHECKS[0]}],
+                             "realserver_state": "drained"})["director1"]
+    assert conf.count("weight 0") == 2

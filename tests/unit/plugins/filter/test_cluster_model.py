@@ -458,9 +458,10 @@ def test_one_fwmark_in_both_families_is_two_services() -> None:
     assert departing_real_servers(result, live) == [{"service": "fwmark 7 (ipv4)", "address": "198.18.1.23", "port": None}]
 
 
-SPEC = {"director_vrrp_version": {"default": 3}, "director_vrrp_auth_pass": {"default": ""},
-        "director_vrrp_unicast": {"default": False},
-        "director_virtual_services": {"options": {key: {} for key in ("name", "vip", "port", "scheduler", "real_servers_group")}},
+SPEC = {"director_vrrp_version": {"type": "int", "default": 3}, "director_vrrp_auth_pass": {"default": ""},
+        "director_vrrp_unicast": {"type": "bool", "default": False},
+        "director_virtual_services": {"options": {"name": {}, "vip": {}, "port": {"type": "int"}, "scheduler": {},
+                                                  "real_servers_group": {}}},
         "director_vrrp_vips": {"options": {"vip": {}, "master": {}}}}
 
 
@@ -617,3 +618,12 @@ def test_a_nat_vip_held_apart_from_its_gateway_is_a_split_sync_group() -> None:
     assert sync_group_splits(result, apart) == [
         "sync group VG_director1 is split: 198.18.1.60 on director1; 10.0.0.105 on director2; the real servers' replies "
         "through the gateway reach a director without the connections of the VIPs held elsewhere"]
+
+
+def test_two_entries_of_one_service_are_refused_naming_both() -> None:
+    # Another protocol or port is another service; the same address, port and protocol is one.
+    errors = model([WEB, {**WEB, "name": "web-again", "scheduler": "rr"}, {**WEB, "protocol": "udp"},
+                    {**WEB, "port": 443}])["errors"]
+    assert errors == ["lvs_virtual_services[1]: tcp 198.18.1.50:80 is the same service as lvs_virtual_services[0]; the "
+                      "kernel and keepalived have one service per address, port and protocol (or fwmark): make them "
+                      "one entry"]
