@@ -135,6 +135,13 @@ CHECKERS = {
     "none": ((), ()),
 }
 CHECK_DEFAULTS = {"connect_timeout": 3, "retry": 2, "delay_before_retry": 1}
+# Whole-number options and the ranges keepalived 2.2's parser takes for them ("number outside range"
+# and the option ignored otherwise, which its config test fails on), as (lowest, highest, note).
+SERVICE_RANGES = {"persistence_timeout": (0, 2678400, "0 for none; keepalived takes up to 31 days"),
+                  "delay_loop": (1, 2678400, "seconds between checks")}
+CHECK_RANGES = {"connect_timeout": (1, 4294, "seconds"), "delay_loop": (1, 2678400, "seconds between checks"),
+                "retry": (0, 4294967295, ""), "delay_before_retry": (0, 4294967295, "seconds")}
+REAL_SERVER_WEIGHT_MAX = 2147483647
 PRIORITY_TOP = 150
 PRIORITY_STEP = 10
 # keepalived's priorities short of the address owner's 255.
@@ -444,8 +451,8 @@ class _Builder:
             self.error(f"hostvars[{host}].{variable}: {address} is not of the address family of {path} "
                        f"({'IPv6' if family == 'inet6' else 'IPv4'}); keepalived would skip it{hint}")
             return None
-        if not isinstance(weight, int) or isinstance(weight, bool) or weight < 0:
-            self.error(f"hostvars[{host}].realserver_weight: {weight!r} must be a whole number, 0 or more")
+        if not isinstance(weight, int) or isinstance(weight, bool) or not 0 <= weight <= REAL_SERVER_WEIGHT_MAX:
+            self.error(f"hostvars[{host}].realserver_weight: {weight!r} must be a whole number, 0-{REAL_SERVER_WEIGHT_MAX}")
             return None
         if state not in STATES:
             self.error(f"hostvars[{host}].realserver_state: {state!r} must be present, drained or absent")
@@ -646,6 +653,7 @@ class _Builder:
         real_servers = self.real_servers(service, path, family)
         sorry = self.sorry_server(service, path, rs_port, family)
         check = self.check(service.get("health_check"), path)
+        self.in_ranges(path, service, SERVICE_RANGES)
         self.quorum(path, service, real_servers)
         if not self.unique_service(path, protocol, vip, port, fwmark, family):
             return
@@ -673,6 +681,13 @@ class _Builder:
                     self.bfd_instances.append(bfd)
         for entry in real_servers + ([sorry] if sorry and sorry["host"] else []):
             self.host_setup(entry["host"], method, str(vip), tunnel_type, gateway)
+
+    def in_ranges(self, path, options, ranges):
+        """An error for each whole-number option of OPTIONS (at PATH) outside its range in RANGES."""
+        for key, (low, high, note) in ranges.items():
+            value = options.get(key)
+            if isinstance(value, int) and not isinstance(value, bool) and not low <= value <= high:
+                self.error(f"{path}.{key}: {value} must be {low}-{high}{f' ({note})' if note else ''}")
 
     def quorum(self, path, service, real_servers):
         """keepalived takes quorum as 1 or more, lowers one above the real servers' total weight to that total,
@@ -807,6 +822,7 @@ class _Builder:
             self.error(f"{path}.health_check.type: {kind!r} must be one of {', '.join(CHECKERS)}")
             return None
         allowed, required = CHECKERS[kind]
+        self.in_ranges(f"{path}.health_check", check, CHECK_RANGES)
         for key in sorted(set(check) - set(allowed), key=str):
             if key in CHECK_SEED_KEYWORDS:
                 self.error(f"{path}.health_check.{key}: keepalived's keyword, not this inventory's; use "

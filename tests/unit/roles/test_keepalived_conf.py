@@ -17,20 +17,10 @@ from pathlib import Path
 import pytest
 
 from ansible_collections.lvs.cluster.plugins.filter.keepalived_conf import vrrp_advert_terms
+from keepalived_machine import IFACE
 
 HERE = Path(__file__).parent
 REPO = HERE.parents[2]
-if shutil.which("keepalived") is None:
-    raise RuntimeError("keepalived is missing: scripts/host-deps.sh test installs it (make test runs it)")
-
-
-def machine_interface() -> str:
-    names = sorted(name for name in os.listdir("/sys/class/net") if name != "lo")
-    up = [name for name in names if Path(f"/sys/class/net/{name}/operstate").read_text().strip() == "up"]
-    return (up or names)[0]
-
-
-IFACE = machine_interface()
 
 
 def members(**addresses: str) -> dict:

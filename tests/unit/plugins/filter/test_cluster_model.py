@@ -69,6 +69,13 @@ def test_real_servers_come_from_the_group_with_host_weights_and_states() -> None
 @pytest.mark.parametrize(("change", "message"), [
     ({"vip": "198.18.1.500"}, "lvs_virtual_services[0].vip: '198.18.1.500' is not an IPv4 or IPv6 address"),
     ({"port": 70000}, "lvs_virtual_services[0].port: 70000 must be 1-65535"),
+    # keepalived 2.2.7's parser: "number '2678401' outside range [1, 2678400]" (0 leaves it out).
+    ({"persistence_timeout": 2678401}, "lvs_virtual_services[0].persistence_timeout: 2678401 must be 0-2678400"),
+    ({"delay_loop": 0}, "lvs_virtual_services[0].delay_loop: 0 must be 1-2678400"),
+    ({"health_check": {"type": "TCP_CHECK", "connect_timeout": 0}},
+     "lvs_virtual_services[0].health_check.connect_timeout: 0 must be 1-4294 (seconds)"),
+    ({"health_check": {"type": "TCP_CHECK", "connect_timeout": 5000}},
+     "lvs_virtual_services[0].health_check.connect_timeout: 5000 must be 1-4294 (seconds)"),
     ({"scheduler": "fastest"}, "lvs_virtual_services[0].scheduler: 'fastest' must be one of"),
     ({"method": "fullnat"}, "lvs_virtual_services[0].method: 'fullnat' must be one of dr, nat, tun"),
     ({"fwmark": 3}, "lvs_virtual_services[0].port: a fwmark service has no port"),
@@ -87,7 +94,7 @@ def test_bad_services_are_named(change: dict, message: str) -> None:
 def test_bad_host_variables_are_named() -> None:
     hostvars = copy.deepcopy(HOSTVARS)
     hostvars["rs2"]["realserver_weight"] = -1
-    assert "hostvars[rs2].realserver_weight: -1 must be a whole number, 0 or more" in model([WEB], hostvars)["errors"]
+    assert "hostvars[rs2].realserver_weight: -1 must be a whole number, 0-2147483647" in model([WEB], hostvars)["errors"]
 
 
 def test_long_vrrp_v2_password_and_colliding_router_ids_are_refused() -> None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -30,6 +29,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.lvs.cluster.plugins.filter.cluster_model import cluster_model
+from keepalived_machine import IFACE
 
 REPO = Path(__file__).resolve().parents[4]
 ROLE = REPO / "roles" / "director"
@@ -39,18 +39,6 @@ SPEC = yaml.safe_load((ROLE / "meta" / "argument_specs.yml").read_text())["argum
 DEFAULTS = {name: option.get("default") for name, option in SPEC.items()}
 GENERATED = 5000
 RENDERED = 200
-if shutil.which("keepalived") is None:
-    raise RuntimeError("keepalived is missing: scripts/host-deps.sh test installs it (make test runs it)")
-
-
-def machine_interface() -> str:
-    """One of this machine's interfaces: keepalived's test needs every VRRP interface to exist."""
-    names = sorted(name for name in os.listdir("/sys/class/net") if name != "lo")
-    up = [name for name in names if Path(f"/sys/class/net/{name}/operstate").read_text().strip() == "up"]
-    return (up or names)[0]
-
-
-IFACE = machine_interface()
 
 DIRECTORS = ["director1", "director2"]
 REAL_SERVERS = {"web": ["rs1", "rs2"], "web6": ["rs6"], "nat": ["rs3"]}
@@ -186,8 +174,9 @@ def valid_inventory() -> dict[str, st.SearchStrategy]:
     """The parts of an inventory the role should accept: DR and TUN services over both families, checks,
     persistence, explicit masters and router ids, VRRP-only VIPs, cluster-wide settings the same everywhere."""
     checks = st.one_of(
-        st.fixed_dictionaries({"type": st.just("TCP_CHECK")}, optional={"connect_timeout": st.integers(1, 5),
-                                                                        "retry": st.integers(1, 3)}),
+        st.fixed_dictionaries({"type": st.just("TCP_CHECK")}, optional={"connect_timeout": st.sampled_from([1, 5, 4294]),
+                                                                        "retry": st.integers(0, 3),
+                                                                        "delay_loop": st.sampled_from([1, 2678400])}),
         st.fixed_dictionaries({"type": st.sampled_from(["HTTP_GET", "SSL_GET"]), "path": st.sampled_from(["/", "/health"])},
                               optional={"status_code": st.sampled_from([200, 204]), "connect_timeout": st.integers(1, 5),
                                         "delay_before_retry": st.integers(1, 3)}))
@@ -196,7 +185,8 @@ def valid_inventory() -> dict[str, st.SearchStrategy]:
          "real_servers_group": st.just("web")},
         optional={"protocol": st.sampled_from(["tcp", "udp"]), "scheduler": st.sampled_from(["rr", "wrr", "wlc", "mh"]),
                   "method": st.sampled_from(["dr", "tun"]), "master": st.sampled_from(DIRECTORS),
-                  "persistence_timeout": st.integers(0, 3600), "delay_loop": st.integers(1, 10),
+                  "persistence_timeout": st.sampled_from([0, 1, 300, 2678400]),
+                  "delay_loop": st.sampled_from([1, 6, 2678400]),
                   "health_check": checks, "quorum": st.integers(1, 2), "alpha": st.booleans(),
                   "sorry_server": st.just("198.18.1.30")})
     service6 = st.fixed_dictionaries(
@@ -210,7 +200,7 @@ def valid_inventory() -> dict[str, st.SearchStrategy]:
                       "director_vrrp_vips": st.lists(st.fixed_dictionaries({"vip": st.just("198.18.1.60")},
                                                                            optional={"master": st.sampled_from(DIRECTORS)}),
                                                      max_size=1)})
-    real_server = st.fixed_dictionaries({}, optional={"realserver_weight": st.integers(0, 100),
+    real_server = st.fixed_dictionaries({}, optional={"realserver_weight": st.sampled_from([0, 1, 100, 2147483647]),
                                                       "realserver_state": st.sampled_from(["present", "drained"])})
     addresses = {"rs1": "198.18.1.21", "rs2": "198.18.1.22", "rs6": "2001:db8::21", "rs3": "198.18.1.23"}
     return {"services": st.lists(st.one_of(service4, service6), max_size=4), "variables": variables,
