@@ -20,6 +20,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 import time
 
 SERVICE = re.compile(r"^(TCP|UDP|SCTP)\s+(\S+)\s|^(FWM)\s+(\d+)\s")
@@ -83,5 +84,8 @@ def main() -> None:
     print(json.dumps({"reached": reached, "left": left, "ended": round(time.time(), 2)}))
 
 
+# A second after printing, so Ansible reads the output before it sees the end (docs/lab.md, probes).
 if __name__ == "__main__":
     main()
+    sys.stdout.flush()
+    time.sleep(1)

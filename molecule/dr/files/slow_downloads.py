@@ -26,3 +26,6 @@ for entry in held:
 bodies = [data.split(b"\r\n\r\n", 1)[1] for _sock, data in held]
 print(" ".join(str(len(body)) for body in bodies))
 assert all(len(body) == 8 * 1024 * 1024 for body in bodies)
+# A second after printing, so Ansible reads the output before it sees the end (docs/lab.md, probes).
+sys.stdout.flush()
+time.sleep(1)
