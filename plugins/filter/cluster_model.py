@@ -451,7 +451,7 @@ class _Builder:
             self.error(f"hostvars[{host}].{variable}: {address} is not of the address family of {path} "
                        f"({'IPv6' if family == 'inet6' else 'IPv4'}); keepalived would skip it{hint}")
             return None
-        if not isinstance(weight, int) or isinstance(weight, bool) or not 0 <= weight <= REAL_SERVER_WEIGHT_MAX:
+        if not 0 <= weight <= REAL_SERVER_WEIGHT_MAX:  # an integer: REAL_SERVER_OPTIONS was checked above
             self.error(f"hostvars[{host}].realserver_weight: {weight!r} must be a whole number, 0-{REAL_SERVER_WEIGHT_MAX}")
             return None
         if state not in STATES:

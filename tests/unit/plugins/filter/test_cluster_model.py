@@ -634,3 +634,17 @@ def test_two_entries_of_one_service_are_refused_naming_both() -> None:
     assert errors == ["lvs_virtual_services[1]: tcp 198.18.1.50:80 is the same service as lvs_virtual_services[0]; the "
                       "kernel and keepalived have one service per address, port and protocol (or fwmark): make them "
                       "one entry"]
+
+
+def test_the_real_server_types_the_model_checks_are_the_realserver_roles() -> None:
+    from pathlib import Path
+
+    import yaml
+
+    from ansible_collections.lvs.cluster.plugins.filter.cluster_model import REAL_SERVER_OPTIONS
+
+    spec_file = Path(__file__).resolve().parents[4] / "roles" / "realserver" / "meta" / "argument_specs.yml"
+    options = yaml.safe_load(spec_file.read_text())["argument_specs"]["main"]["options"]
+    for name, option in REAL_SERVER_OPTIONS.items():
+        if name != "ansible_host":  # Ansible's own variable, a string
+            assert option["type"] == options[name].get("type", "str"), name
