@@ -28,6 +28,7 @@ outage is the longest run of failures, first failed send to the next answered on
     benchmarks/cluster_bench.py [--trials N] [--reruns N] [--switchovers N] [--detections N] [--sync-trials N]
                                 [--idle-minutes M] [--skip-ipvs] [--skip-changes] [--compare-role PATH] [--keep]
     benchmarks/cluster_bench.py --only-sync [--sync-trials N]   (that section of docs/benchmarks.md alone)
+    benchmarks/cluster_bench.py --only-converge [--reruns N]   (site.yml's rows alone, printed, to compare commits)
 """
 from __future__ import annotations
 
@@ -599,6 +600,8 @@ def main() -> None:
     parser.add_argument("--sync-trials", type=int, default=20,
                         help="trials per failure kind of kept-alive connections through failover and fail-back with the"
                              " sync daemon and lvs-sync-table, a tenth as many without it (default 20)")
+    parser.add_argument("--only-converge", action="store_true",
+                        help="boot, run site.yml cold and --reruns times more, print the figures; no report is written")
     parser.add_argument("--only-sync", action="store_true",
                         help="boot, build and run only those trials; replace that section of docs/benchmarks.md")
     parser.add_argument("--idle-minutes", type=float, default=10,
@@ -617,6 +620,9 @@ def main() -> None:
               "machine": f"{os.cpu_count()} cores", "profiles": {}}
     if args.only_sync:
         only_sync(args.sync_trials, max(1, args.sync_trials // 10), started)
+        return
+    if args.only_converge:
+        only_converge(args.reruns)
         return
     try:
         log("booting the lab (5 UML hosts)")
@@ -701,6 +707,20 @@ def only_sync(trials: int, comparison_trials: int, started: float) -> None:
         end = following + 1 if following >= 0 else len(text)
     REPORT.write_text(text[:start] + "\n".join(section) + "\n" + text[end:])
     log(f"wrote that section of {REPORT.relative_to(REPO)}")
+
+
+def only_converge(reruns: int) -> None:
+    """site.yml cold and re-run on a lab of their own, printed as JSON: the rows to compare two commits by."""
+    try:
+        log("booting the lab (5 UML hosts)")
+        boot()
+        site = converge(lambda: playbook("site", PROFILES["seed"][1]), reruns)
+    finally:
+        lab("down", check=False)
+    tasks = {phase: {host: f"{c['ok']}/{c['changed']}/{c['skipped']}" for host, c in sorted(site[f"{phase}_recap"].items())}
+             for phase in ("cold", "rerun")}
+    print(json.dumps({"cold_s": site["cold"], "rerun_s": site["rerun"], "cold_busy_core_s": site["cold_busy"],
+                      "tasks_ok_changed_skipped": tasks}, indent=1))
 
 
 SYNC_HEADING = "## Kept-alive connections through failover and fail-back"

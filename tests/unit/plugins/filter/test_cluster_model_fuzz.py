@@ -310,10 +310,8 @@ def render_and_test(cases: list, tmp_path: Path) -> dict[str, str]:
     secrets.mkdir()
     (secrets / "vrrp_auth.conf").write_text("auth_type PASS\nauth_pass secret\n")
     env = {**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_LOCALHOST_WARNING": "0", "ANSIBLE_FORKS": "10"}
-    # The spec as extra vars: vars/main.yml reads it through role_path, which a play cannot set.
     extra_vars = tmp_path / "extra_vars.json"
-    extra_vars.write_text(json.dumps({"render_file": str(render_file), "__director_secrets_dir": str(secrets),
-                                      "__director_spec": SPEC}))
+    extra_vars.write_text(json.dumps({"render_file": str(render_file), "__director_secrets_dir": str(secrets)}))
     run = subprocess.run(["ansible-playbook", "-i", str(inventory_file), str(RENDER_PLAYBOOK), "-e", f"@{extra_vars}"],
                          capture_output=True, text=True, env=env, check=False, timeout=600)
     failed = [line for line in run.stdout.splitlines() if line.startswith(("fatal:", "ERROR", "[ERROR]"))]

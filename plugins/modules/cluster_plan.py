@@ -1,0 +1,84 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: lvs.cluster contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: cluster_plan
+short_description: The plan of the whole LVS cluster, computed on the controller once per playbook run
+version_added: 0.1.0
+description:
+  - Derives the cluster's plan from the inventory with the P(lvs.cluster.cluster_model#filter) filter, which gives the VRRP
+    instances, sync groups and virtual servers keepalived needs, what each real server sets up, and every
+    problem found, each naming the variable path and what is allowed. Nothing is contacted.
+  - Reads the inventory alone. The virtual services are the first director's C(director_virtual_services),
+    else its C(lvs_virtual_services); every director setting is the first director's (host and group
+    variables, extra vars), else the director role's default; the model refuses a cluster-wide setting
+    that another director has otherwise. So a real server's play and a director's play get the same plan.
+  - Computed once per run for the same inputs, and reused by every later task, play and serial batch that
+    asks; a change to the inventory during the run (drain.yml marks a real server drained) gives a new plan.
+    The plans are kept in the run's own temporary directory on the controller (C(ANSIBLE_LOCAL_TEMP)),
+    which Ansible removes when the run ends.
+  - Run by the roles (C(lvs.cluster.director)'s and C(lvs.cluster.realserver)'s first task); a playbook has
+    no need to call it.
+author:
+  - lvs.cluster contributors (!UNKNOWN)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  platform:
+    platforms: all
+options:
+  directors_group:
+    description: The inventory group of the directors.
+    type: str
+    default: lvs_directors
+  services:
+    description:
+      - The virtual services the asking real server sees (the realserver role's C(realserver_virtual_services)).
+        Where they are not the directors' services, the plan lists an error, since a real server would set up
+        another cluster than the directors serve.
+    type: list
+    elements: dict
+  realservers_group:
+    description:
+      - The real servers' group as the asking role names it; an error where the directors'
+        C(director_realservers_group) names another.
+    type: str
+notes:
+  - Where the asking host is a director and sees a director setting other than the inventory's (a play
+    variable or a role parameter), the plan lists an error naming the variable, since the director's files
+    would then disagree with the plan.
+"""
+
+EXAMPLES = r"""
+- name: Plan the cluster, once per run
+  lvs.cluster.cluster_plan:
+    directors_group: lvs_directors
+  register: lvs_plan
+  run_once: true
+  delegate_to: localhost
+
+- name: Stop on any inventory mistake
+  ansible.builtin.assert:
+    that: lvs_plan.plan.errors | length == 0
+    fail_msg: "{{ lvs_plan.plan.errors | join('; ') }}"
+  run_once: true
+"""
+
+RETURN = r"""
+plan:
+  description: The model, as the P(lvs.cluster.cluster_model#filter) filter returns it, with the errors of the asking host's view added.
+  returned: always
+  type: dict
+computed:
+  description: Whether this task computed the plan (true) or reused one computed earlier in this run from the same inputs (false).
+  returned: always
+  type: bool
+"""
