@@ -4,11 +4,12 @@
 """lvs.cluster.cluster_plan: the cluster's plan (the model of lvs.cluster.cluster_model), computed on the
 controller once per playbook run and reused by every later play, serial batch and role that asks.
 
-The plan reads the inventory alone: the virtual services and the director settings as the first director
-of the directors' group has them (its host and group variables and extra vars, the argument spec's default
-where it sets nothing; the model compares every other director's), and the real servers' variables. So a
-real server's play and a director's play ask for, and get, the same plan. What the inputs were is kept as
-a digest: a run that changes the inventory (drain.yml marks a real server drained) gets a new plan.
+The virtual services and the director settings are those the asking director sees (its play variables
+and role parameters too, as its templates see them), or, asked from any other host (the controller's
+check, a real server), those of the first director of the directors' group in the inventory, the
+argument spec's default where it sets nothing; the model compares every director's inventory. So in a
+run without play variables every play gets the same plan. What the inputs were is kept as a digest: a run
+that changes them (drain.yml marks a real server drained, a play sets a director variable) gets a new plan.
 Plans live in the run's own temporary directory on the controller, which Ansible removes at the end.
 """
 
@@ -18,7 +19,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 
@@ -27,16 +28,17 @@ from ansible.errors import AnsibleError
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.lvs.cluster.plugins.filter.cluster_model import (
-    CLUSTER_WIDE, REAL_SERVER_VARS, SECRET_SETTINGS, SETTING_VARIABLES, cluster_model)
+    CLUSTER_WIDE, REAL_SERVER_VARS, SETTING_VARIABLES, cluster_model)
 
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # The director role's argument spec: the defaults of settings a director does not set, and the types.
 DIRECTOR_SPEC_PATH = Path(__file__).resolve().parents[2] / "roles" / "director" / "meta" / "argument_specs.yml"
 # Every variable of a host the model may read.
 HOST_VARIABLES = tuple(sorted({*CLUSTER_WIDE, *SETTING_VARIABLES.values(), *REAL_SERVER_VARS,
                                "director_unicast_addresses", "lvs_virtual_services"}))
-# The settings the director role's templates also read from the host itself: a play variable or role
-# parameter there would make the host's files disagree with the plan.
-CONTEXT_VARIABLES = tuple(sorted({*CLUSTER_WIDE, *SETTING_VARIABLES.values()} - {"director_virtual_services"}))
+# What the plan reads from the asking director's own view.
+DIRECTOR_VIEW = tuple(sorted({*SETTING_VARIABLES.values(), "director_vrrp_fast_failover", "lvs_virtual_services",
+                              "director_virtual_services"}))
 
 
 class _Unreadable(dict):
@@ -68,7 +70,7 @@ def _snapshot(hostvars: Any, hosts: list[str]) -> dict[str, dict]:
 
 
 def _settings(director_vars: dict, spec: dict) -> dict[str, Any]:
-    """The model's settings as DIRECTOR_VARS (the first director's variables) give them, else the spec."""
+    """The model's settings as DIRECTOR_VARS (a director's view of its variables) give them, else the spec."""
     def value(variable: str) -> Any:
         return director_vars[variable] if variable in director_vars else spec.get(variable, {}).get("default")
 
@@ -77,6 +79,22 @@ def _settings(director_vars: dict, spec: dict) -> dict[str, Any]:
     if value("director_vrrp_fast_failover") is True:
         settings.update(vrrp_version=3, advert_int=0.1)
     return settings
+
+
+def _once_per_run(name: str, compute: Callable[[], Any]) -> tuple[Any, bool]:
+    """What COMPUTE returns, kept as NAME in this run's temporary directory on the controller for the
+    tasks after this one (each runs in a process of its own); whether this call computed it."""
+    stored = Path(C.DEFAULT_LOCAL_TMP) / f"{name}.json"
+    try:
+        return json.loads(stored.read_text()), False
+    except FileNotFoundError:
+        pass
+    value = compute()
+    stored.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    partial = stored.with_suffix(f".{os.getpid()}")
+    partial.write_text(json.dumps(value))
+    partial.replace(stored)
+    return value, True
 
 
 class ActionModule(ActionBase):
@@ -93,17 +111,21 @@ class ActionModule(ActionBase):
         directors = list(groups.get(directors_group, []))
         spec = self._spec()
         snapshot = _snapshot(task_vars["hostvars"], list(groups.get("all", [])))
-        first = snapshot.get(directors[0], {}) if directors else {}
-        if isinstance(first, _Unreadable):
-            first = {}
-        services = first.get("director_virtual_services", first.get("lvs_virtual_services", []))
-        settings = _settings(first, spec)
+        host = task_vars.get("inventory_hostname")
+        if host in directors:
+            view = {name: self._templar.template(task_vars[name]) for name in DIRECTOR_VIEW if name in task_vars}
+        else:
+            view = snapshot.get(directors[0], {}) if directors else {}
+            if isinstance(view, _Unreadable):
+                view = {}
+        services = view.get("director_virtual_services", view.get("lvs_virtual_services", []))
+        settings = _settings(view, spec)
         inputs = json.dumps([directors_group, directors, services, settings, groups, snapshot], sort_keys=True,
                             default=repr)
         plan, computed = self._plan(hashlib.sha256(inputs.encode()).hexdigest(),
                                     lambda: cluster_model(services, directors, groups, snapshot,
                                                           {**settings, "spec": spec}))
-        errors = self._context_errors(task_vars, directors, first, services, settings, spec)
+        errors = self._real_server_errors(host, directors, services, settings)
         if errors:
             plan = dict(plan, errors=plan["errors"] + errors)
         # The plan is data for the tasks, not for the screen: at -v it would fill it.
@@ -112,47 +134,27 @@ class ActionModule(ActionBase):
 
     @staticmethod
     def _spec() -> dict:
-        return yaml.safe_load(DIRECTOR_SPEC_PATH.read_text())["argument_specs"]["main"]["options"]
+        # Parsed once per run: its YAML takes a tenth of a second or more, the stored JSON milliseconds.
+        return _once_per_run("lvs-cluster-director-spec", lambda: yaml.load(
+            DIRECTOR_SPEC_PATH.read_text(), Loader=SAFE_LOADER)["argument_specs"]["main"]["options"])[0]
 
     @staticmethod
-    def _plan(digest: str, compute) -> tuple[dict, bool]:
+    def _plan(digest: str, compute: Callable[[], dict]) -> tuple[dict, bool]:
         """The plan for inputs of DIGEST: the one computed earlier in this run, or COMPUTE's."""
-        stored = Path(C.DEFAULT_LOCAL_TMP) / f"lvs-cluster-plan-{digest}.json"
-        try:
-            return json.loads(stored.read_text()), False
-        except FileNotFoundError:
-            pass
-        plan = compute()
-        partial = stored.with_suffix(f".{os.getpid()}")
-        partial.write_text(json.dumps(plan))
-        partial.replace(stored)
-        return plan, True
+        return _once_per_run(f"lvs-cluster-plan-{digest}", compute)
 
-    def _context_errors(self, task_vars: dict, directors: list[str], first: dict, services: Any,
-                        settings: dict, spec: dict) -> list[str]:
-        """Where the asking host sees a setting other than the plan read from the inventory, one error
-        each: a director's play variable or role parameter the plan does not know, or a real server that
-        cannot see the directors' services."""
-        host = task_vars.get("inventory_hostname")
+    def _real_server_errors(self, host: str, directors: list[str], services: Any, settings: dict) -> list[str]:
+        """Where the asking real server sees other services or another real servers' group than the
+        directors, one error each: it would set up another cluster than the directors serve."""
         errors = []
-        if host in directors:
-            for variable in CONTEXT_VARIABLES:
-                if variable not in task_vars:
-                    continue
-                seen = self._templar.template(task_vars[variable])
-                planned = first.get(variable, spec.get(variable, {}).get("default"))
-                if seen != planned:
-                    shown = "" if variable in SECRET_SETTINGS else f" ({seen!r} here, {planned!r} in the inventory)"
-                    errors.append(f"{variable}: set for {host} outside the inventory (a play variable or role "
-                                  f"parameter){shown}; the cluster's plan reads the inventory, so set it in the "
-                                  "directors' group_vars or host_vars")
-        elif "services" in self._task.args and self._task.args["services"] != services:
+        args = self._task.args
+        if host not in directors and "services" in args and args["services"] != services:
             errors.append(f"realserver_virtual_services: what {host} sees is not the directors' virtual services "
-                          f"(director_virtual_services, else lvs_virtual_services, of {directors[0] if directors else 'no director'}); "
-                          "define lvs_virtual_services where both groups see it (group_vars/all)")
-        if "realservers_group" in self._task.args and directors:
-            planned = settings.get("realservers_group")
-            if self._task.args["realservers_group"] != planned:
-                errors.append(f"realserver_group: {self._task.args['realservers_group']!r} on {host}, but the directors' "
-                              f"director_realservers_group is {planned!r}; they must name the same group")
+                          f"(director_virtual_services, else lvs_virtual_services, of "
+                          f"{directors[0] if directors else 'no director'}); define lvs_virtual_services where both "
+                          "groups see it (group_vars/all)")
+        if "realservers_group" in args and directors and args["realservers_group"] != settings.get("realservers_group"):
+            errors.append(f"realserver_group: {args['realservers_group']!r} on {host}, but the directors' "
+                          f"director_realservers_group is {settings.get('realservers_group')!r}; they must name the "
+                          "same group")
         return errors

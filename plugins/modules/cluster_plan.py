@@ -13,12 +13,14 @@ description:
   - Derives the cluster's plan from the inventory with the P(lvs.cluster.cluster_model#filter) filter, which gives the VRRP
     instances, sync groups and virtual servers keepalived needs, what each real server sets up, and every
     problem found, each naming the variable path and what is allowed. Nothing is contacted.
-  - Reads the inventory alone. The virtual services are the first director's C(director_virtual_services),
-    else its C(lvs_virtual_services); every director setting is the first director's (host and group
-    variables, extra vars), else the director role's default; the model refuses a cluster-wide setting
-    that another director has otherwise. So a real server's play and a director's play get the same plan.
+  - The virtual services and the director settings are those the asking director sees, play variables and
+    role parameters included, as its templates see them. Asked from any other host (the controller's check,
+    a real server), they are the first director's in the inventory (host and group variables, extra vars),
+    else the director role's defaults. The model refuses a cluster-wide setting that two directors'
+    inventories give otherwise. So in a run without play variables every play gets the same plan.
   - Computed once per run for the same inputs, and reused by every later task, play and serial batch that
-    asks; a change to the inventory during the run (drain.yml marks a real server drained) gives a new plan.
+    asks; a change during the run (drain.yml marks a real server drained, a play sets a director variable)
+    gives a new plan.
     The plans are kept in the run's own temporary directory on the controller (C(ANSIBLE_LOCAL_TEMP)),
     which Ansible removes when the run ends.
   - Run by the roles (C(lvs.cluster.director)'s and C(lvs.cluster.realserver)'s first task); a playbook has
@@ -51,10 +53,6 @@ options:
       - The real servers' group as the asking role names it; an error where the directors'
         C(director_realservers_group) names another.
     type: str
-notes:
-  - Where the asking host is a director and sees a director setting other than the inventory's (a play
-    variable or a role parameter), the plan lists an error naming the variable, since the director's files
-    would then disagree with the plan.
 """
 
 EXAMPLES = r"""

@@ -50,3 +50,35 @@ def test_role_vars_hold_values_and_expressions_not_jinja_programs(role: str) -> 
     # Decisions are Python (filters) that return data; vars/main.yml only wires them up.
     text = (COLLECTION_ROOT / "roles" / role / "vars" / "main.yml").read_text()
     assert "{%" not in text
+
+
+PLAYBOOKS = sorted((COLLECTION_ROOT / "playbooks").glob("*.yml"))
+
+
+@pytest.mark.parametrize("playbook", PLAYBOOKS, ids=[path.name for path in PLAYBOOKS])
+def test_playbooks_read_no_private_variable_of_a_role(playbook: Path) -> None:
+    # A role's __ variables are its own state; a playbook uses its entry points and options.
+    assert re.findall(r"__(?:director|realserver)_\w+", playbook.read_text()) == []
+
+
+def _included_entry_points(node: object) -> list[tuple[str, str]]:
+    """(role, entry point) of every include_role with tasks_from under NODE (a parsed playbook)."""
+    found = []
+    if isinstance(node, dict):
+        include = node.get("ansible.builtin.include_role")
+        if isinstance(include, dict) and "tasks_from" in include:
+            found.append((include["name"].split(".")[-1], include["tasks_from"].removesuffix(".yml")))
+        for value in node.values():
+            found += _included_entry_points(value)
+    elif isinstance(node, list):
+        for value in node:
+            found += _included_entry_points(value)
+    return found
+
+
+def test_every_entry_point_a_playbook_uses_has_its_own_argument_spec() -> None:
+    used = {entry for playbook in PLAYBOOKS for entry in _included_entry_points(yaml.safe_load(playbook.read_text()))}
+    assert ("director", "rolling_prepare") in used
+    missing = [f"{role} {entry}" for role, entry in sorted(used)
+               if entry not in _load_yaml(f"roles/{role}/meta/argument_specs.yml")["argument_specs"]]
+    assert missing == []

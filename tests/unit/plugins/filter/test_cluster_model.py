@@ -488,6 +488,16 @@ def test_cluster_wide_settings_given_per_director_are_refused() -> None:
         "director (set it for the group lvs_directors, not per host)"]
 
 
+def test_an_interface_given_per_director_is_refused() -> None:
+    # One plan for all directors names one VIP interface; before it was one, a fresh cluster's first run
+    # rendered the first director's interface on every director.
+    spec = {**SPEC, "director_interface": {"type": "str", "default": "eth1"}}
+    result = model([WEB], hostvars=directors_with({}, {"director_interface": "ens3"}), settings={"spec": spec})
+    assert result["errors"] == [
+        "hostvars[director2].director_interface: 'ens3' here but 'eth1' on director1; it must be the same on every "
+        "director (set it for the group lvs_directors, not per host)"]
+
+
 def test_a_secret_that_differs_is_named_not_shown() -> None:
     result = model([WEB], hostvars=directors_with({"director_vrrp_auth_pass": "s3cret"}, {"director_vrrp_auth_pass": "0ther"}),
                    settings={"spec": SPEC})
