@@ -29,7 +29,7 @@ def members(**addresses: str) -> dict:
 
 REALSERVER_GROUPS = {
     "web": members(rs1="198.18.1.21", rs2="198.18.1.22"),
-    "private": members(rs3="10.0.0.101", rs4="10.0.0.102"),
+    "private": members(rs3="198.18.2.101", rs4="198.18.2.102"),
     "web6": members(rs5="2001:db8::21", rs6="2001:db8::22"),
     "sorry": members(sorry1="198.18.1.30"),
 }
@@ -115,14 +115,14 @@ def test_dr_active_active_v6_unicast_scripts_and_v2_auth(tmp_path: Path) -> None
 
 def test_nat_gateway_sync_group_udp_persistence_and_sorry_server(tmp_path: Path) -> None:
     nat = {"name": "web", "vip": "198.18.1.50", "port": 80, "method": "nat", "real_servers_group": "private",
-           "real_server_port": 8080, "gateway": "10.0.0.105", "persistence_timeout": 300,
+           "real_server_port": 8080, "gateway": "198.18.2.105", "persistence_timeout": 300,
            "persistence_granularity": "255.255.255.0", "sorry_server": "sorry1", "quorum": 1, "hysteresis": 0}
     udp = {"name": "udp", "vip": "198.18.1.50", "port": 9999, "protocol": "udp", "method": "nat", "ops": True,
-           "real_servers_group": "private", "gateway": "10.0.0.105", "health_check": {"type": "UDP_CHECK"}}
+           "real_servers_group": "private", "gateway": "198.18.2.105", "health_check": {"type": "UDP_CHECK"}}
     conf = render(tmp_path, {"lvs_virtual_services": [nat, udp]})["director1"]
     assert "vrrp_sync_group VG_director1" in conf
-    assert "10.0.0.105/32 dev" in conf
-    assert "real_server 10.0.0.101 8080" in conf and "lvs_method NAT" in conf
+    assert "198.18.2.105/32 dev" in conf
+    assert "real_server 198.18.2.101 8080" in conf and "lvs_method NAT" in conf
     assert "sorry_server 198.18.1.30 8080" in conf and "persistence_granularity 255.255.255.0" in conf
     assert "    ops\n" in conf and "protocol UDP" in conf
 
@@ -203,7 +203,7 @@ def test_fwmark_marks_render_for_nftables_and_iptables_and_pass_their_tools(tmp_
 def test_firewall_openings_render_for_iptables_and_firewalld(tmp_path: Path) -> None:
     services = [{**WEB, "fwmark": 7, "port": None, "fwmark_match": {"ports": [80, "8000-8099"]}},
                 {"name": "nat", "vip": "198.18.1.60", "port": 53, "protocol": "udp", "method": "nat",
-                 "gateway": "10.0.0.1", "real_servers_group": "private", "real_server_port": 5353},
+                 "gateway": "198.18.2.1", "real_servers_group": "private", "real_server_port": 5353},
                 {**WEB, "vip": "2001:db8:1::50", "real_servers_group": "web6"}]
     render(tmp_path, {"lvs_virtual_services": services, "director_vrrp_unicast": True, "director_lvs_sync_daemon": True})
     rules = (tmp_path / "director1.firewall.inet.rules").read_text().splitlines()
@@ -213,8 +213,8 @@ def test_firewall_openings_render_for_iptables_and_firewalld(tmp_path: Path) -> 
         "-A LVS_INPUT -p udp -m multiport --dports 8848,8849 -j ACCEPT",
         "-A LVS_INPUT -d 198.18.1.50 -p tcp -m multiport --dports 80,8000:8099 -j ACCEPT",
         "-A LVS_INPUT -d 198.18.1.60 -p udp -m multiport --dports 53 -j ACCEPT",
-        "-A LVS_FORWARD -s 10.0.0.101 -p udp -m multiport --sports 5353 -j ACCEPT",
-        "-A LVS_FORWARD -s 10.0.0.102 -p udp -m multiport --sports 5353 -j ACCEPT",
+        "-A LVS_FORWARD -s 198.18.2.101 -p udp -m multiport --sports 5353 -j ACCEPT",
+        "-A LVS_FORWARD -s 198.18.2.102 -p udp -m multiport --sports 5353 -j ACCEPT",
         "COMMIT"]
     assert "-A LVS_INPUT -s 2001:db8::12 -p 112 -j ACCEPT" in (tmp_path / "director1.firewall.inet6.rules").read_text()
     firewalld = json.loads((tmp_path / "director1.firewalld.json").read_text())
@@ -229,7 +229,7 @@ def test_firewall_openings_render_for_iptables_and_firewalld(tmp_path: Path) -> 
 def test_nftables_openings_render_and_pass_nft(tmp_path: Path) -> None:
     services = [{**WEB, "fwmark": 7, "port": None, "fwmark_match": {"ports": [80, "8000-8099"]}},
                 {"name": "nat", "vip": "198.18.1.60", "port": 53, "protocol": "udp", "method": "nat",
-                 "gateway": "10.0.0.1", "real_servers_group": "private", "real_server_port": 5353},
+                 "gateway": "198.18.2.1", "real_servers_group": "private", "real_server_port": 5353},
                 {**WEB, "vip": "2001:db8:1::50", "real_servers_group": "web6"}]
     render(tmp_path, {"lvs_virtual_services": services, "director_vrrp_unicast": True, "director_lvs_sync_daemon": True,
                       "director_firewall_nftables_input_chain": "inet host input"})
@@ -243,9 +243,9 @@ def test_nftables_openings_render_and_pass_nft(tmp_path: Path) -> None:
         "ip daddr 198.18.1.50 tcp dport { 80, 8000-8099 } accept",
         "ip daddr 198.18.1.60 udp dport { 53 } accept",
         "ip6 daddr 2001:db8:1::50 tcp dport { 80 } accept",
-        "ip saddr 10.0.0.101 udp sport { 5353 } accept",
-        "ip saddr 10.0.0.102 udp sport { 5353 } accept"]
-    assert "\ntable inet filter {\n\tchain lvs_forward {\n\t\tip saddr 10.0.0.101" in filled
+        "ip saddr 198.18.2.101 udp sport { 5353 } accept",
+        "ip saddr 198.18.2.102 udp sport { 5353 } accept"]
+    assert "\ntable inet filter {\n\tchain lvs_forward {\n\t\tip saddr 198.18.2.101" in filled
     unit = (tmp_path / "director1.firewall-nft.service").read_text()
     assert "jump lvs_input' || nft insert rule inet host input jump lvs_input'" in unit.replace('"', "'")
     assert "nft delete rule inet filter forward handle" in unit

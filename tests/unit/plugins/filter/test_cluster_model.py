@@ -18,7 +18,7 @@ GROUPS = {"lvs_directors": DIRECTORS, "web": ["rs1", "rs2"], "web6": ["rs6"], "p
           "lvs_realservers": ["rs1", "rs2", "rs3", "rs6", "sorry1"]}
 HOSTVARS = {"rs1": {"ansible_host": "198.19.0.12", "realserver_address": "198.18.1.21"},
             "rs2": {"ansible_host": "198.18.1.22", "realserver_weight": 3},
-            "rs3": {"realserver_address": "10.0.0.101"},
+            "rs3": {"realserver_address": "198.18.2.101"},
             "rs6": {"realserver_address": "2001:db8::21"},
             "sorry1": {"realserver_address": "198.18.1.30"}}
 SETTINGS = {"interface": "eth1", "vrrp_version": 3, "vrid_base": 50}
@@ -107,19 +107,19 @@ def test_long_vrrp_v2_password_and_colliding_router_ids_are_refused() -> None:
 
 
 NAT = {"name": "nat", "vip": "198.18.1.60", "port": 80, "method": "nat", "real_servers_group": "private",
-       "real_server_port": 8080, "gateway": "10.0.0.105"}
+       "real_server_port": 8080, "gateway": "198.18.2.105"}
 
 
 def test_nat_gets_a_gateway_instance_in_a_sync_group_and_its_real_servers_learn_the_gateway() -> None:
     result = model([NAT], settings={"gateway_interface": "eth2"})
     assert result["errors"] == []
     public, gateway = result["vrrp_instances"]
-    assert (gateway["kind"], gateway["interface"], gateway["vips"][0]["address"]) == ("gateway", "eth2", "10.0.0.105")
+    assert (gateway["kind"], gateway["interface"], gateway["vips"][0]["address"]) == ("gateway", "eth2", "198.18.2.105")
     assert public["virtual_router_id"] != gateway["virtual_router_id"]
     assert result["sync_groups"] == [{"name": "VG_director1", "instances": [public["name"], gateway["name"]]}]
     assert result["forwarding"] is True
     assert result["real_server_hosts"]["rs3"] == {"dr_vips": [], "tun_vips": [], "tunnel_types": [],
-                                                  "gateways": ["10.0.0.105"]}
+                                                  "gateways": ["198.18.2.105"]}
 
 
 def test_real_servers_learn_their_vips_per_method_and_the_sorry_server_is_set_up_too() -> None:
@@ -167,7 +167,7 @@ def test_v2_needs_whole_second_adverts() -> None:
 def test_static_services_and_comparison_with_the_live_table() -> None:
     result = model([{**WEB, "persistence_timeout": 300}, NAT])
     services = ipvs_table_services(result)
-    assert services[1]["real_servers"] == [{"address": "10.0.0.101", "forwarding": "nat", "weight": 1,
+    assert services[1]["real_servers"] == [{"address": "198.18.2.101", "forwarding": "nat", "weight": 1,
                                             "upper_threshold": 0, "lower_threshold": 0, "port": 8080}]
     live = [{**service, "real_servers": list(service["real_servers"])} for service in services]
     assert compare_ipvs(result, live) == {"mismatches": [], "failing_checks": []}
@@ -249,9 +249,9 @@ def test_a_service_whose_real_servers_are_all_drained_is_unserved_unless_it_has_
 
 
 def test_the_firewall_lets_in_vrrp_sync_services_and_nat_replies() -> None:
-    nat = {**WEB, "vip": "198.18.1.60", "method": "nat", "gateway": "10.0.0.1", "gateway_interface": "eth2",
+    nat = {**WEB, "vip": "198.18.1.60", "method": "nat", "gateway": "198.18.2.1", "gateway_interface": "eth2",
            "real_servers_group": "private",
-           "real_server_port": 8080, "sorry_server": "10.0.0.99", "sorry_server_port": 8081}
+           "real_server_port": 8080, "sorry_server": "198.18.2.99", "sorry_server_port": 8081}
     result = model([WEB, FWMARK_WEB | {"vip": "198.18.1.51"}, nat])
     assert result["errors"] == []
     openings = firewall_openings(result, "director1", sync_daemon=True)
@@ -264,8 +264,8 @@ def test_the_firewall_lets_in_vrrp_sync_services_and_nat_replies() -> None:
         {**base, "family": "inet", "destination": "198.18.1.50", "protocol": "tcp", "ports": ["80"]},
         {**base, "family": "inet", "destination": "198.18.1.51", "protocol": "tcp", "ports": ["80", "443", "8000-8099"]},
         {**base, "family": "inet", "destination": "198.18.1.60", "protocol": "tcp", "ports": ["80"]},
-        {**base, "chain": "forward", "family": "inet", "source": "10.0.0.101", "protocol": "tcp", "source_ports": ["8080"]},
-        {**base, "chain": "forward", "family": "inet", "source": "10.0.0.99", "protocol": "tcp", "source_ports": ["8081"]},
+        {**base, "chain": "forward", "family": "inet", "source": "198.18.2.101", "protocol": "tcp", "source_ports": ["8080"]},
+        {**base, "chain": "forward", "family": "inet", "source": "198.18.2.99", "protocol": "tcp", "source_ports": ["8081"]},
     ]
 
 
@@ -355,7 +355,7 @@ def test_nat_services_of_two_masters_sharing_their_gateway_are_refused() -> None
     services = [NAT, {**NAT, "vip": "198.18.1.61", "master": "director2"}]
     errors = model(services, settings={"gateway_interface": "eth2"})["errors"]
     assert len(errors) == 1
-    assert errors[0].startswith("lvs_virtual_services[1].gateway: 10.0.0.105 is already in VRRP instance "
+    assert errors[0].startswith("lvs_virtual_services[1].gateway: 198.18.2.105 is already in VRRP instance "
                                 "VI_GW_eth2_4_director1")
     assert "replies of the other master's VIPs would reach a director without their connections" in errors[0]
     # One master for both NAT VIPs is fine.
@@ -563,7 +563,7 @@ def test_firewalld_rich_rules_open_what_the_input_chain_opens() -> None:
                  "ports": ["80", "8000-8099"]},
                 {"chain": "input", "family": "inet", "source": None, "destination": "198.18.1.50", "protocol": None,
                  "ports": []},
-                {"chain": "forward", "family": "inet", "source": "10.0.0.101", "destination": None, "protocol": "tcp",
+                {"chain": "forward", "family": "inet", "source": "198.18.2.101", "destination": None, "protocol": "tcp",
                  "ports": [], "source_ports": ["8080"]}]
     assert firewalld_rich_rules(openings) == [
         'rule family="ipv4" source address="198.18.1.12" protocol value="vrrp" accept',
@@ -603,7 +603,7 @@ def test_one_real_server_in_nat_and_dr_services_is_refused() -> None:
     groups = {**GROUPS, "both": ["rs3"]}
     services = [NAT, {**WEB, "vip": "198.18.1.51", "real_servers_group": "both"}]
     errors = cluster_model(services, DIRECTORS, groups, HOSTVARS, {**SETTINGS, "gateway_interface": "eth2"})["errors"]
-    assert errors == ["hostvars[rs3]: a real server of NAT services (gateway 10.0.0.105) and of DR or TUN services "
+    assert errors == ["hostvars[rs3]: a real server of NAT services (gateway 198.18.2.105) and of DR or TUN services "
                       "(198.18.1.51) at once: its default route through the NAT gateway would carry the DR/TUN replies, "
                       "sent from the VIP, to a director that does not forward them; put it in services of one kind"]
 
@@ -627,13 +627,13 @@ def test_a_nat_vip_held_apart_from_its_gateway_is_a_split_sync_group() -> None:
     from ansible_collections.lvs.cluster.plugins.filter.cluster_model import sync_group_splits
 
     result = model([NAT], settings={"gateway_interface": "eth2"})
-    together = {"director1": "3: eth1    inet 198.18.1.60/32 scope global eth1\\\n4: eth2    inet 10.0.0.105/32 scope global eth2\\",
+    together = {"director1": "3: eth1    inet 198.18.1.60/32 scope global eth1\\\n4: eth2    inet 198.18.2.105/32 scope global eth2\\",
                 "director2": "3: eth1    inet 198.18.1.12/24 scope global eth1\\"}
     assert sync_group_splits(result, together) == []
     apart = {"director1": "3: eth1    inet 198.18.1.60/32 scope global eth1\\",
-             "director2": "4: eth2    inet 10.0.0.105/32 scope global eth2\\"}
+             "director2": "4: eth2    inet 198.18.2.105/32 scope global eth2\\"}
     assert sync_group_splits(result, apart) == [
-        "sync group VG_director1 is split: 198.18.1.60 on director1; 10.0.0.105 on director2; the real servers' replies "
+        "sync group VG_director1 is split: 198.18.1.60 on director1; 198.18.2.105 on director2; the real servers' replies "
         "through the gateway reach a director without the connections of the VIPs held elsewhere"]
 
 

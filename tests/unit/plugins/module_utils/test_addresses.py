@@ -29,8 +29,8 @@ def test_the_live_addresses_of_a_dr_real_server() -> None:
 
 def test_tunnel_and_point_to_point_lines() -> None:
     live = parse_ip_addr("4: tunl0@NONE    inet 198.18.5.50/32 scope global tunl0\\       valid_lft forever\n"
-                         "5: ppp0    inet 10.0.0.1 peer 10.0.0.2/32 scope global ppp0\\       valid_lft forever\n")
-    assert live == {Held("198.18.5.50", 32, "tunl0"), Held("10.0.0.1", 32, "ppp0")}
+                         "5: ppp0    inet 198.18.2.1 peer 198.18.2.2/32 scope global ppp0\\       valid_lft forever\n")
+    assert live == {Held("198.18.5.50", 32, "tunl0"), Held("198.18.2.1", 32, "ppp0")}
 
 
 def test_labels_of_ipv4_addresses() -> None:

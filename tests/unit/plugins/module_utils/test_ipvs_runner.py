@@ -55,11 +55,11 @@ def test_commands_run_as_argv_in_the_c_locale() -> None:
 
 
 @pytest.mark.parametrize(("params", "message"), [
-    ({"address": "10.0.0.300", "port": 80}, "address: '10.0.0.300' is not an IPv4 or IPv6 address"),
-    ({"address": "10.0.0.1", "port": 0}, "port: 0 is out of range (1-65535)"),
+    ({"address": "198.18.2.300", "port": 80}, "address: '198.18.2.300' is not an IPv4 or IPv6 address"),
+    ({"address": "198.18.2.1", "port": 0}, "port: 0 is out of range (1-65535)"),
     ({"fwmark": 5, "port": 80}, "port: a fwmark service has no port"),
-    ({"address": "10.0.0.1"}, "port: required unless fwmark is given"),
-    ({"address": "10.0.0.1", "port": 80, "family": "ipv6"}, "family: only for fwmark services"),
+    ({"address": "198.18.2.1"}, "port: required unless fwmark is given"),
+    ({"address": "198.18.2.1", "port": 80, "family": "ipv6"}, "family: only for fwmark services"),
 ])
 def test_service_key_errors_name_the_option(params: dict, message: str) -> None:
     assert message in " ".join(service_key_errors(params, "services[3]."))
