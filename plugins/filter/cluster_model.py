@@ -102,6 +102,7 @@ _value:
 
 import ipaddress
 import re
+from typing import Any
 
 from ansible.errors import AnsibleError
 
@@ -1189,6 +1190,31 @@ def drain_left(live_services, own_addresses, held_fwmarks, draining):
     return list(dict.fromkeys(left))
 
 
+def playbook_group_mismatches(groups: dict, hostvars: Any, playbook_groups: dict) -> list[str]:
+    """Each group variable (PLAYBOOK_GROUPS: variable -> the group the collection's playbooks run on) that some
+    host sets to a group holding other hosts than the playbooks' group, or to no group, as a sentence; once per
+    variable and value. The playbooks would set up hosts the roles do not count, or skip hosts they do."""
+    named = []
+    for host in groups.get("all", []):
+        host_vars = hostvars[host]
+        for variable, playbook_group in playbook_groups.items():
+            if variable in host_vars and (variable, host_vars[variable], playbook_group) not in named:
+                named.append((variable, host_vars[variable], playbook_group))
+    mismatches = []
+    for variable, group, playbook_group in named:
+        if not isinstance(group, str) or group not in groups:
+            mismatches.append(f"{variable}: there is no group {group} (the playbooks run on group {playbook_group})")
+            continue
+        only_named = sorted(set(groups[group]) - set(groups.get(playbook_group, [])))
+        only_playbook = sorted(set(groups.get(playbook_group, [])) - set(groups[group]))
+        where = ([f"only in {group}: {', '.join(only_named)}"] if only_named else []) + (
+            [f"only in {playbook_group}: {', '.join(only_playbook)}"] if only_playbook else [])
+        if where:
+            mismatches.append(f"{variable}: group {group} holds other hosts than group {playbook_group}, which the "
+                              f"playbooks run on ({'; '.join(where)})")
+    return mismatches
+
+
 def unserved_services(model):
     """Names of the virtual servers no real server would serve: every one at weight 0 or none at all,
     and no sorry server."""
@@ -1203,4 +1229,4 @@ class FilterModule:
                 "keep_departing": keep_departing, "unserved_services": unserved_services,
                 "firewall_openings": firewall_openings, "static_held_vips": static_held_vips,
                 "firewalld_rich_rules": firewalld_rich_rules, "vip_holding_faults": vip_holding_faults, "drain_left": drain_left,
-                "sync_group_splits": sync_group_splits}
+                "sync_group_splits": sync_group_splits, "playbook_group_mismatches": playbook_group_mismatches}

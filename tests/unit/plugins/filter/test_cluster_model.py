@@ -10,6 +10,7 @@ from ansible_collections.lvs.cluster.plugins.filter.cluster_model import (
     compare_ipvs,
     firewall_openings,
     ipvs_table_services,
+    playbook_group_mismatches,
     unserved_services,
 )
 
@@ -658,3 +659,19 @@ def test_the_real_server_types_the_model_checks_are_the_realserver_roles() -> No
     for name, option in REAL_SERVER_OPTIONS.items():
         if name != "ansible_host":  # Ansible's own variable, a string
             assert option["type"] == options[name].get("type", "str"), name
+
+
+PLAYBOOK_GROUPS = {"director_group": "lvs_directors", "realserver_group": "lvs_realservers"}
+
+
+def test_a_group_variable_naming_other_hosts_than_the_playbooks_group_is_one_sentence_per_value() -> None:
+    groups = {"all": ["director1", "director2", "rs1"], "lvs_directors": ["director1", "director2"], "lbs": ["director1"],
+              "lvs_realservers": ["rs1"]}
+    hostvars = {"director1": {"director_group": "lbs"}, "director2": {"director_group": "lbs"},
+                "rs1": {"realserver_group": ["lvs_realservers"]}}
+    assert playbook_group_mismatches(groups, hostvars, PLAYBOOK_GROUPS) == [
+        "director_group: group lbs holds other hosts than group lvs_directors, which the playbooks run on "
+        "(only in lvs_directors: director2)",
+        "realserver_group: there is no group ['lvs_realservers'] (the playbooks run on group lvs_realservers)"]
+    nested = {**groups, "lbs": ["director1", "director2"]}
+    assert playbook_group_mismatches(nested, hostvars, {"director_group": "lvs_directors"}) == []
