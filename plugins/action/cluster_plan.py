@@ -125,9 +125,12 @@ class ActionModule(ActionBase):
         plan, computed = self._plan(hashlib.sha256(inputs.encode()).hexdigest(),
                                     lambda: cluster_model(services, directors, groups, snapshot,
                                                           {**settings, "spec": spec}))
-        errors = self._real_server_errors(host, directors, services, settings)
+        errors = plan["errors"] + self._real_server_errors(host, directors, services, settings)
         if errors:
-            plan = dict(plan, errors=plan["errors"] + errors)
+            # Every caller stops here, before any host is changed; the plan itself would only fill the screen.
+            result.update(failed=True, changed=False, computed=computed, errors=errors,
+                          msg=f"The LVS inventory has problems: {'; '.join(errors)}")
+            return result
         # The plan is data for the tasks, not for the screen: at -v it would fill it.
         result.update(changed=False, computed=computed, plan=plan, _ansible_verbose_override=True)
         return result

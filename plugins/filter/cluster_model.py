@@ -188,7 +188,8 @@ KEEPALIVED_ONLY_KEYS = {
 # interfaces too: the plan (lvs.cluster.cluster_plan) is one for all directors, and its VRRP instances
 # name the interface the VIPs move between.
 CLUSTER_WIDE = (
-    "director_mode", "director_group", "director_interface", "director_gateway_interface", "director_realservers_group", "director_virtual_services",
+    "director_mode", "director_group", "director_interface", "director_gateway_interface",
+    "director_realservers_group", "director_virtual_services",
     "director_vrrp_version", "director_vrrp_advert_int", "director_vrrp_fast_failover", "director_vrrp_vrid_base",
     "director_vrrp_auth_pass", "director_vrrp_preempt", "director_vrrp_preempt_delay", "director_vrrp_unicast",
     "director_vrrp_mcast_group4", "director_vrrp_mcast_group6", "director_vrrp_vips", "director_lvs_sync_daemon",

@@ -13,6 +13,8 @@ description:
   - Derives the cluster's plan from the inventory with the P(lvs.cluster.cluster_model#filter) filter, which gives the VRRP
     instances, sync groups and virtual servers keepalived needs, what each real server sets up, and every
     problem found, each naming the variable path and what is allowed. Nothing is contacted.
+  - Fails when the inventory has any problem, listing every one, so that no host is changed on a plan with
+    mistakes.
   - The virtual services and the director settings are those the asking director sees, play variables and
     role parameters included, as its templates see them. Asked from any other host (the controller's check,
     a real server), they are the first director's in the inventory (host and group variables, extra vars),
@@ -56,25 +58,24 @@ options:
 """
 
 EXAMPLES = r"""
-- name: Plan the cluster, once per run
+- name: Plan the cluster, once per run (a mistake in the inventory fails here, naming each)
   lvs.cluster.cluster_plan:
     directors_group: lvs_directors
   register: lvs_plan
   run_once: true
   delegate_to: localhost
-
-- name: Stop on any inventory mistake
-  ansible.builtin.assert:
-    that: lvs_plan.plan.errors | length == 0
-    fail_msg: "{{ lvs_plan.plan.errors | join('; ') }}"
-  run_once: true
 """
 
 RETURN = r"""
 plan:
-  description: The model, as the P(lvs.cluster.cluster_model#filter) filter returns it, with the errors of the asking host's view added.
-  returned: always
+  description: The model, as the P(lvs.cluster.cluster_model#filter) filter returns it (its C(errors) empty).
+  returned: success
   type: dict
+errors:
+  description: Every problem in the inventory, each starting with the variable path; C(msg) joins them.
+  returned: failure
+  type: list
+  elements: str
 computed:
   description: Whether this task computed the plan (true) or reused one computed earlier in this run from the same inputs (false).
   returned: always
