@@ -19,7 +19,12 @@ description:
   - "Items of C(host_state_command): V(os); V(package NAME) (installed: dpkg status installed, or rpm -q);
     V(path PATH) (type, owner, group, mode and SHA-1 of a regular file); V(user NAME) (login shell);
     V(unit NAME) (systemctl is-active and is-enabled); V(match PATH ERE) (the lines of PATH that match the
-    extended regular expression)."
+    extended regular expression); V(sysctl KEY) (its value in C(/proc/sys), the key dotted or slashed as
+    M(lvs.cluster.kernel_settings) takes it); V(module NAME) (loaded, as C(/sys/module) shows it);
+    V(addresses) (C(ip -o addr show))."
+  - C(kernel_settings_differ) and C(vip_addresses_differ) say, from that read, whether
+    M(lvs.cluster.kernel_settings) or M(lvs.cluster.vip_addresses) with the same options would change
+    anything, with the modules' own planning code; a role skips the module run when they say no.
 options:
   _input:
     description: The C(stdout) of the command run whose argv C(host_state_command) built.
@@ -70,17 +75,78 @@ _value:
     matches:
       description: Path to the lines that matched, for the V(match) items whose path had any.
       type: dict
+    sysctls:
+      description: Key (as the item gave it) to its value, V(null) where C(/proc/sys) has no such key.
+      type: dict
+    modules:
+      description: Module name (with C(_) for C(-), as the kernel names it) to whether it is loaded.
+      type: dict
+    addresses:
+      description: The lines of C(ip -o addr show), for an V(addresses) item.
+      type: list
+      elements: str
 """
 
+import hashlib
 import re
 from typing import Any
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.lvs.cluster.plugins.module_utils import _addresses, _kernel
+
 # POSIX sh; one line per item, fields separated by tabs. LC_ALL=C: the output is parsed.
 _SCRIPT = r"""
 LC_ALL=C
 export LC_ALL
+tab=$(printf '\t')
+
+# Each program runs once for all the items of its kind (a process costs tens of milliseconds on a
+# small host): the functions keep, of their arguments, the names of one kind.
+paths() {
+  n=$#
+  while [ "$n" -gt 0 ]; do
+    item=$1; shift; n=$((n - 1))
+    case $item in "path "*) set -- "$@" "${item#path }" ;; esac
+  done
+  [ $# -gt 0 ] || return 0
+  stat -L --printf '%n\t%F\t%U %G %a\n' -- "$@" 2>/dev/null | while IFS=$tab read -r name type attributes; do
+    case $type in
+      "regular file"|"regular empty file")
+        printf 'path\t%s\tfile\t%s\t%s\n' "$name" "$attributes" "$(sha1sum < "$name")" ;;
+      directory)
+        printf 'path\t%s\tdirectory\t%s\t-\n' "$name" "$attributes" ;;
+      *)
+        printf 'path\t%s\tother\t%s\t-\n' "$name" "$attributes" ;;
+    esac
+  done
+}
+
+units() {
+  n=$#
+  while [ "$n" -gt 0 ]; do
+    item=$1; shift; n=$((n - 1))
+    case $item in "unit "*) set -- "$@" "${item#unit }" ;; esac
+  done
+  [ $# -gt 0 ] || return 0
+  # One block per unit, in their order, blank lines between. A SysV script's unit is "generated";
+  # is-enabled asks the script's links, as systemd does at boot.
+  systemctl show --property=ActiveState --property=UnitFileState -- "$@" 2>/dev/null | {
+    for name do
+      active= enabled=
+      while IFS='=' read -r key value && [ -n "$key" ]; do
+        case $key in ActiveState) active=$value ;; UnitFileState) enabled=$value ;; esac
+      done
+      if [ "$enabled" = generated ]; then
+        enabled=$(systemctl is-enabled -- "$name" 2>/dev/null)
+      fi
+      printf 'unit\t%s\t%s\t%s\n' "$name" "$active" "$enabled"
+    done
+  }
+}
+
+paths "$@"
+units "$@"
 for item do
   kind=${item%% *}
   name=${item#* }
@@ -95,24 +161,31 @@ for item do
         state=installed
       fi
       printf 'package\t%s\t%s\n' "$name" "$state" ;;
-    path)
-      if [ -f "$name" ]; then
-        printf 'path\t%s\tfile\t%s\t%s\n' "$name" "$(stat -c '%U %G %a' -- "$name")" "$(sha1sum < "$name")"
-      elif [ -d "$name" ]; then
-        printf 'path\t%s\tdirectory\t%s\t-\n' "$name" "$(stat -c '%U %G %a' -- "$name")"
-      elif [ -e "$name" ] || [ -L "$name" ]; then
-        printf 'path\t%s\tother\t%s\t-\n' "$name" "$(stat -c '%U %G %a' -- "$name")"
-      else
-        printf 'path\t%s\tmissing\n' "$name"
-      fi ;;
     user)
       if entry=$(getent passwd "$name"); then
         printf 'user\t%s\tpresent\t%s\n' "$name" "${entry##*:}"
       else
         printf 'user\t%s\tabsent\t\n' "$name"
       fi ;;
-    unit)
-      printf 'unit\t%s\t%s\t%s\n' "$name" "$(systemctl is-active "$name" 2>/dev/null)" "$(systemctl is-enabled "$name" 2>/dev/null)" ;;
+    sysctl)
+      # dash's read returns 1 on a /proc/sys file, having read its line all the same.
+      if [ -f "${name#* }" ]; then
+        value=
+        IFS= read -r value < "${name#* }" || :
+        printf 'sysctl\t%s\tpresent\t%s\n' "${name%% *}" "$value"
+      else
+        printf 'sysctl\t%s\tabsent\n' "${name%% *}"
+      fi ;;
+    module)
+      if [ -d "/sys/module/$name" ]; then
+        printf 'module\t%s\tloaded\n' "$name"
+      else
+        printf 'module\t%s\tabsent\n' "$name"
+      fi ;;
+    addresses)
+      ip -o addr show | while IFS= read -r line; do
+        printf 'address\t%s\n' "$line"
+      done ;;
     match)
       grep -E -e "${name#* }" -- "${name%% *}" 2>/dev/null | while IFS= read -r line; do
         printf 'match\t%s\t%s\n' "${name%% *}" "$line"
@@ -123,15 +196,26 @@ done
 
 # stat's "%U %G %a": owner, group, octal mode.
 _ATTRIBUTES = re.compile(r"\S+ \S+ [0-7]{1,4}")
-_ITEM_KINDS = ("os", "package", "path", "user", "unit", "match")
+_ITEM_KINDS = ("os", "package", "path", "user", "unit", "match", "sysctl", "module", "addresses")
+
+
+def _script_argument(item: str) -> str:
+    """The item as the script takes it: a sysctl item also carries its file, which sh cannot derive."""
+    kind, _sep, name = item.partition(" ")
+    if kind not in _ITEM_KINDS:
+        raise AnsibleFilterError(f"host_state_command: unknown item {item!r}; items start with one of {', '.join(_ITEM_KINDS)}")
+    if kind == "sysctl":
+        # A key kernel_settings refuses reads as absent here, so that kernel_settings_differ lets the
+        # module run and say why.
+        return f"{item} {_kernel.sysctl_path(name)}"
+    if kind == "module":
+        return f"module {_kernel.normalize_module(name)}"
+    return item
 
 
 def host_state_command(items: list[str]) -> list[str]:
     """The argv of the one read: sh runs the script with the items as its arguments."""
-    for item in items:
-        if str(item).split(" ", 1)[0] not in _ITEM_KINDS:
-            raise AnsibleFilterError(f"host_state_command: unknown item {item!r}; items start with one of {', '.join(_ITEM_KINDS)}")
-    return ["sh", "-c", _SCRIPT, "sh", *[str(item) for item in items]]
+    return ["sh", "-c", _SCRIPT, "sh", *[_script_argument(str(item)) for item in items]]
 
 
 def _os_family(distribution: str, like: str) -> str:
@@ -144,7 +228,8 @@ def _os_family(distribution: str, like: str) -> str:
 
 
 def host_state(output: str) -> dict[str, Any]:
-    found: dict[str, Any] = {"os_family": None, "installed": [], "files": [], "users": {}, "units": {}, "matches": {}}
+    found: dict[str, Any] = {"os_family": None, "installed": [], "files": [], "users": {}, "units": {}, "matches": {},
+                             "sysctls": {}, "modules": {}, "addresses": []}
     for line in str(output).splitlines():
         kind, _sep, rest = line.partition("\t")
         fields = rest.split("\t")
@@ -168,6 +253,14 @@ def host_state(output: str) -> dict[str, Any]:
                 found["users"][fields[0]] = fields[2]
         elif kind == "unit" and len(fields) == 3:
             found["units"][fields[0]] = {"active": fields[1], "enabled": fields[2]}
+        elif kind == "sysctl" and len(fields) >= 3 and fields[1] == "present":
+            found["sysctls"][fields[0]] = rest.split("\t", 2)[2]
+        elif kind == "sysctl" and len(fields) == 2 and fields[1] == "absent":
+            found["sysctls"][fields[0]] = None
+        elif kind == "module" and len(fields) == 2 and fields[1] in ("loaded", "absent"):
+            found["modules"][fields[0]] = fields[1] == "loaded"
+        elif kind == "address" and rest:
+            found["addresses"].append(rest)
         elif kind == "match" and len(fields) >= 2:
             found["matches"].setdefault(fields[0], []).append(rest.split("\t", 1)[1])
         else:
@@ -175,6 +268,56 @@ def host_state(output: str) -> dict[str, Any]:
     return found
 
 
+def _checksum(found: dict[str, Any], path: str) -> str | None:
+    """The SHA-1 of the regular file PATH as read, None when the read found none there."""
+    for entry in found["files"]:
+        if entry["path"] == path:
+            return entry.get("checksum")
+    return None
+
+
+def _sha1(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def kernel_settings_differ(found: dict[str, Any], modules: list[str], sysctls: dict[str, Any],
+                           modules_file: str, sysctl_file: str) -> bool:
+    """Whether lvs.cluster.kernel_settings with these options would change anything on the host read.
+
+    The read must hold a path item for both files, a module item for every module and a sysctl item
+    for every key. Options the module would refuse differ, so that the module runs and says why.
+    """
+    try:
+        _kernel.check_options(modules, sysctls)
+    except _kernel.KernelSettingsError:
+        return True
+    for path, wanted in ((modules_file, _kernel.render_modules_file(modules) if modules else None),
+                         (sysctl_file, _kernel.render_sysctl_file(sysctls) if sysctls else None)):
+        if _checksum(found, path) != (None if wanted is None else _sha1(wanted)):
+            return True
+    loaded = {_kernel.normalize_module(name) for name, is_loaded in found["modules"].items() if is_loaded}
+    if any(_kernel.normalize_module(name) not in loaded for name in modules):
+        return True
+    return any(found["sysctls"].get(key) is None
+               or _kernel.normalize_value(found["sysctls"][key]) != _kernel.normalize_value(value)
+               for key, value in sysctls.items())
+
+
+def vip_addresses_differ(found: dict[str, Any], addresses: list[str]) -> bool:
+    """Whether lvs.cluster.vip_addresses would add or relabel any of ADDRESSES on the host read.
+
+    For a host whose unit file already lists exactly ADDRESSES (so the module would remove nothing);
+    the read must hold an addresses item. Addresses the module would refuse differ.
+    """
+    try:
+        wanted = [_addresses.parse_held(text) for text in addresses]
+        live = _addresses.parse_ip_addr("".join(f"{line}\n" for line in found["addresses"]))
+    except _addresses.AddressError:
+        return True
+    return _addresses.plan(wanted, wanted, live).changed
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
-        return {"host_state": host_state, "host_state_command": host_state_command}
+        return {"host_state": host_state, "host_state_command": host_state_command,
+                "kernel_settings_differ": kernel_settings_differ, "vip_addresses_differ": vip_addresses_differ}

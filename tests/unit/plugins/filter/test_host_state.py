@@ -12,7 +12,12 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.lvs.cluster.plugins.filter.file_state import file_differs, path_differs
-from ansible_collections.lvs.cluster.plugins.filter.host_state import host_state, host_state_command
+from ansible_collections.lvs.cluster.plugins.filter.host_state import (
+    host_state,
+    host_state_command,
+    kernel_settings_differ,
+    vip_addresses_differ,
+)
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "host_state"
 CONFIG_TEST = "/usr/local/sbin/lvs-keepalived-config-test"
@@ -39,7 +44,8 @@ def test_a_prepared_director_as_read_in_the_lab() -> None:
 def test_a_fresh_host_as_read_in_the_lab_has_nothing() -> None:
     found = fixture("director-fresh.txt")
     assert found == {"os_family": "Debian", "installed": [], "files": [], "users": {}, "matches": {},
-                     "units": {"ipvsadm": {"active": "inactive", "enabled": ""}}}
+                     "units": {"ipvsadm": {"active": "inactive", "enabled": ""}}, "sysctls": {}, "modules": {},
+                     "addresses": []}
     assert path_differs(found["files"], "/etc/lvs", "0755", directory=True) is True
 
 
@@ -90,7 +96,8 @@ def test_the_script_reads_this_machine(tmp_path: Path) -> None:
     user = pwd.getpwuid(os.getuid())
     items = ["os", f"path {program}", f"path {tmp_path / 'dir'}", f"path {tmp_path / 'missing'}",
              f"match {program} ^AUTO=", f"match {tmp_path / 'missing'} ^AUTO=", f"user {user.pw_name}",
-             "user no-such-user-here", "package no-such-package-here"]
+             "user no-such-user-here", "package no-such-package-here", "sysctl kernel.ostype",
+             "sysctl net/ipv4/no_such_key_here", "module no-such-module-here", "unit no-such-unit-here.service"]
     output = subprocess.run(host_state_command(items), capture_output=True, text=True, check=True).stdout
     found = host_state(output)
     assert found["os_family"] is not None
@@ -102,6 +109,64 @@ def test_the_script_reads_this_machine(tmp_path: Path) -> None:
     assert path_differs(found["files"], str(tmp_path / "dir"), "0700", user.pw_name, group, directory=True) is False
     assert [entry["path"] for entry in found["files"]] == [str(program), str(tmp_path / "dir")]
     assert found["files"][0]["checksum"] == hashlib.sha1(program.read_bytes()).hexdigest()
+    assert found["sysctls"] == {"kernel.ostype": Path("/proc/sys/kernel/ostype").read_text().strip(),
+                                "net/ipv4/no_such_key_here": None}
+    assert found["modules"] == {"no_such_module_here": False}
+    assert found["units"]["no-such-unit-here.service"]["enabled"] == ""
+
+
+@pytest.mark.skipif(shutil.which("ip") is None, reason="no ip on this machine")
+def test_the_script_reads_the_addresses_of_this_machine() -> None:
+    output = subprocess.run(host_state_command(["addresses"]), capture_output=True, text=True, check=True).stdout
+    assert any(" lo " in line and " inet 127.0.0.1/8 " in line for line in host_state(output)["addresses"])
+
+
+# rs1 of the bench lab, a DR real server of four VIPs, read with the items the realserver role asks for.
+RS1_SYSCTLS = {"net.ipv4.conf.all.arp_ignore": 1, "net.ipv4.conf.all.arp_announce": 2,
+               "net.ipv4.conf.lo.arp_ignore": 1, "net.ipv4.conf.lo.arp_announce": 2}
+RS1_VIPS = [f"198.18.1.{last}/32 dev lo" for last in (50, 51, 52, 53)]
+RS1_FILES = ("/etc/modules-load.d/lvs-realserver.conf", "/etc/sysctl.d/60-lvs-realserver.conf")
+
+
+def test_kernel_settings_as_set_do_not_differ() -> None:
+    found = fixture("realserver-dr-kernel.txt")
+    assert kernel_settings_differ(found, [], RS1_SYSCTLS, *RS1_FILES) is False
+    # A value given as a string or a boolean is written the same way.
+    assert kernel_settings_differ(found, [], {**RS1_SYSCTLS, "net.ipv4.conf.all.arp_ignore": "1"}, *RS1_FILES) is False
+
+
+@pytest.mark.parametrize("modules, sysctls", [
+    (["ipip"], RS1_SYSCTLS),  # a module not loaded, and a modules file to write
+    ([], {**RS1_SYSCTLS, "net.ipv4.conf.lo.arp_ignore": 2}),  # another value
+    ([], {key: value for key, value in RS1_SYSCTLS.items() if key != "net.ipv4.conf.lo.arp_ignore"}),  # the file shrinks
+    ([], {**RS1_SYSCTLS, "net.ipv4.conf.all.rp_filter": 0}),  # a key the read has no value for
+    ([], {}),  # the sysctl file goes
+    (["no such module"], RS1_SYSCTLS),  # refused by the module, which must run to say so
+])
+def test_kernel_settings_that_would_change_differ(modules: list, sysctls: dict) -> None:
+    assert kernel_settings_differ(fixture("realserver-dr-kernel.txt"), modules, sysctls, *RS1_FILES) is True
+
+
+def test_a_changed_sysctl_file_differs_even_with_the_values_live() -> None:
+    found = fixture("realserver-dr-kernel.txt")
+    found["files"] = [{**entry, "checksum": "0" * 40} if entry["path"] == RS1_FILES[1] else entry for entry in found["files"]]
+    assert kernel_settings_differ(found, [], RS1_SYSCTLS, *RS1_FILES) is True
+
+
+def test_vips_held_do_not_differ() -> None:
+    found = fixture("realserver-dr-kernel.txt")
+    assert vip_addresses_differ(found, RS1_VIPS) is False
+    assert vip_addresses_differ(found, RS1_VIPS[:2]) is False
+
+
+@pytest.mark.parametrize("addresses", [
+    [*RS1_VIPS, "198.18.1.54/32 dev lo"],  # not held yet
+    ["198.18.1.50/32 dev tunl0"],  # held on another device
+    ["198.18.1.50/32 dev lo label lo:vip"],  # held with another label
+    ["not an address dev lo"],  # refused by the module, which must run to say so
+])
+def test_vips_to_add_differ(addresses: list) -> None:
+    assert vip_addresses_differ(fixture("realserver-dr-kernel.txt"), addresses) is True
 
 
 @pytest.mark.skipif(shutil.which("dpkg-query") is None, reason="no dpkg on this machine")
