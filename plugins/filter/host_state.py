@@ -102,14 +102,19 @@ export LC_ALL
 tab=$(printf '\t')
 
 # Each program runs once for all the items of its kind (a process costs tens of milliseconds on a
-# small host): the functions keep, of their arguments, the names of one kind.
-paths() {
+# small host): with_names_of calls a reader once, with the names of every item of one kind.
+with_names_of() {
+  kind=$1 reader=$2
+  shift 2
   n=$#
   while [ "$n" -gt 0 ]; do
     item=$1; shift; n=$((n - 1))
-    case $item in "path "*) set -- "$@" "${item#path }" ;; esac
+    case $item in "$kind "*) set -- "$@" "${item#"$kind" }" ;; esac
   done
-  [ $# -gt 0 ] || return 0
+  [ $# -eq 0 ] || "$reader" "$@"
+}
+
+paths() {
   stat -L --printf '%n\t%F\t%U %G %a\n' -- "$@" 2>/dev/null | while IFS=$tab read -r name type attributes; do
     case $type in
       "regular file"|"regular empty file")
@@ -123,12 +128,6 @@ paths() {
 }
 
 units() {
-  n=$#
-  while [ "$n" -gt 0 ]; do
-    item=$1; shift; n=$((n - 1))
-    case $item in "unit "*) set -- "$@" "${item#unit }" ;; esac
-  done
-  [ $# -gt 0 ] || return 0
   # One block per unit, in their order, blank lines between. A SysV script's unit is "generated";
   # is-enabled asks the script's links, as systemd does at boot.
   systemctl show --property=ActiveState --property=UnitFileState -- "$@" 2>/dev/null | {
@@ -145,8 +144,8 @@ units() {
   }
 }
 
-paths "$@"
-units "$@"
+with_names_of path paths "$@"
+with_names_of unit units "$@"
 for item do
   kind=${item%% *}
   name=${item#* }

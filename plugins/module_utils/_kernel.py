@@ -14,7 +14,7 @@ import typing as t
 from dataclasses import dataclass, field
 
 # Dotted (net.ipv4.ip_forward) or, for names that hold a dot such as eth0.100, slashed.
-SYSCTL_KEY = re.compile(r"^[A-Za-z0-9_\-]+([./][A-Za-z0-9_.\-]+)+$")
+_SYSCTL_KEY = re.compile(r"^[A-Za-z0-9_\-]+([./][A-Za-z0-9_.\-]+)+$")
 _MODULE_NAME = re.compile(r"^[A-Za-z0-9_\-]+$")
 HEADER = "# Managed by Ansible (lvs.cluster); local changes are overwritten.\n"
 
@@ -67,7 +67,7 @@ def check_options(modules: list[str], sysctls: dict[str, t.Any]) -> None:
         if not _MODULE_NAME.match(name):
             raise KernelSettingsError(f"modules: {name!r} is not a kernel module name (letters, digits, _ and -)")
     for key, value in sysctls.items():
-        if not SYSCTL_KEY.match(key):
+        if not _SYSCTL_KEY.match(key):
             raise KernelSettingsError(f"sysctls: {key!r} is not a sysctl key such as net.ipv4.ip_forward")
         if normalize_value(value) == "":
             raise KernelSettingsError(f"sysctls: {key} has an empty value")
