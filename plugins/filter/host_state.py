@@ -17,11 +17,18 @@ description:
     costs a module run on the host, about a second on a small one.
   - C(host_state) parses that run's output. It refuses a line it does not understand.
   - "Items of C(host_state_command): V(os); V(package NAME) (installed: dpkg status installed, or rpm -q);
-    V(path PATH) (type, owner, group, mode and SHA-1 of a regular file); V(user NAME) (login shell);
-    V(unit NAME) (systemctl is-active and is-enabled); V(match PATH ERE) (the lines of PATH that match the
+    V(path PATH) (type, owner, group, mode and SHA-1 of a regular file); V(glob PATTERN) (as V(path), for each
+    regular file a shell pattern without spaces matches); V(user NAME) (login shell);
+    V(unit NAME) (C(systemctl show)'s ActiveState and UnitFileState, and C(systemctl is-enabled) for the unit
+    systemd generates from a SysV script); V(match PATH ERE) (the lines of PATH that match the
     extended regular expression); V(sysctl KEY) (its value in C(/proc/sys), the key dotted or slashed as
     M(lvs.cluster.kernel_settings) takes it); V(module NAME) (loaded, as C(/sys/module) shows it);
-    V(addresses) (C(ip -o addr show))."
+    V(addresses) (C(ip -o addr show)); V(ipvs) (the live IPVS table, from the listings M(lvs.cluster.ipvs_info)
+    reads); V(iptables) (C(iptables -S INPUT)); V(nft CHAIN) (C(nft list chain), the chain given as C(FAMILY TABLE
+    CHAIN), with its error if it has none)."
+  - C(ipvs_services) returns the V(ipvs) item's table as M(lvs.cluster.ipvs_info) returns it in C(services),
+    parsed by the same code (V([]) where the host has no ipvsadm); it fails with ipvsadm's message where
+    ipvsadm failed, and warns of a line it does not understand, as the module does.
   - C(kernel_settings_differ) and C(vip_addresses_differ) say, from that read, whether
     M(lvs.cluster.kernel_settings) or M(lvs.cluster.vip_addresses) with the same options would change
     anything, with the modules' own planning code; a role skips the module run when they say no.
@@ -70,7 +77,7 @@ _value:
       description: User name to login shell, for the V(user) items that exist.
       type: dict
     units:
-      description: Unit name to C(active) and C(enabled), as systemctl is-active and is-enabled print them (empty when it printed nothing).
+      description: Unit name to C(active) and C(enabled), as systemctl is-active and is-enabled print them (empty for a unit systemd does not know).
       type: dict
     matches:
       description: Path to the lines that matched, for the V(match) items whose path had any.
@@ -85,6 +92,18 @@ _value:
       description: The lines of C(ip -o addr show), for an V(addresses) item.
       type: list
       elements: str
+    iptables:
+      description: The lines of C(iptables -S INPUT), for an V(iptables) item.
+      type: list
+      elements: str
+    nft:
+      description: Chain (as the item gave it) to the lines C(nft list chain) printed, errors included.
+      type: dict
+    ipvs:
+      description:
+        - For an V(ipvs) item, the lines of each ipvsadm listing (C(save), C(thresholds), C(listing)) and
+          of a failure (C(error)); V(null) without the item or where the host has no ipvsadm.
+      type: dict
 """
 
 import hashlib
@@ -93,7 +112,10 @@ from typing import Any
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.lvs.cluster.plugins.module_utils import _addresses, _kernel
+from ansible.utils.display import Display
+
+from ansible_collections.lvs.cluster.plugins.module_utils import _addresses, _ipvs, _kernel
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_listing import parse_listing
 
 # POSIX sh; one line per item, fields separated by tabs. LC_ALL=C: the output is parsed.
 _SCRIPT = r"""
@@ -109,7 +131,15 @@ with_names_of() {
   n=$#
   while [ "$n" -gt 0 ]; do
     item=$1; shift; n=$((n - 1))
-    case $item in "$kind "*) set -- "$@" "${item#"$kind" }" ;; esac
+    case $item in
+      "$kind "*) set -- "$@" "${item#"$kind" }" ;;
+      # A glob's matches are paths. Unquoted: the shell expands the pattern; one that matches
+      # nothing stays as it is, and is not a file.
+      "glob "*)
+        if [ "$kind" = path ]; then
+          for match in ${item#glob }; do [ -f "$match" ] && set -- "$@" "$match"; done
+        fi ;;
+    esac
   done
   [ $# -eq 0 ] || "$reader" "$@"
 }
@@ -142,6 +172,15 @@ units() {
       printf 'unit\t%s\t%s\t%s\n' "$name" "$active" "$enabled"
     done
   }
+}
+
+# One ipvsadm listing, each line after the listing's name; a failing one's message as "error" lines.
+ipvs_lines() {
+  listing=$1; shift
+  output=$(ipvsadm "$@" 2>&1) || listing=error
+  [ -z "$output" ] || printf '%s\n' "$output" | while IFS= read -r line; do
+    printf 'ipvs\t%s\t%s\n' "$listing" "$line"
+  done
 }
 
 with_names_of path paths "$@"
@@ -185,6 +224,24 @@ for item do
       ip -o addr show | while IFS= read -r line; do
         printf 'address\t%s\n' "$line"
       done ;;
+    ipvs)
+      if command -v ipvsadm >/dev/null 2>&1; then
+        printf 'ipvs\tread\n'
+        ipvs_lines save -S -n
+        ipvs_lines thresholds -L -n --thresholds --exact
+        ipvs_lines listing -L -n --exact
+      else
+        printf 'ipvs\tmissing\n'
+      fi ;;
+    iptables)
+      iptables -S INPUT 2>/dev/null | while IFS= read -r line; do
+        printf 'iptables\t%s\n' "$line"
+      done ;;
+    nft)
+      # Unquoted: the chain is "FAMILY TABLE CHAIN". An error (no such table or chain) is kept.
+      nft list chain $name 2>&1 | while IFS= read -r line; do
+        printf 'nft\t%s\t%s\n' "$name" "$line"
+      done ;;
     match)
       grep -E -e "${name#* }" -- "${name%% *}" 2>/dev/null | while IFS= read -r line; do
         printf 'match\t%s\t%s\n' "${name%% *}" "$line"
@@ -195,7 +252,8 @@ done
 
 # stat's "%U %G %a": owner, group, octal mode.
 _ATTRIBUTES = re.compile(r"\S+ \S+ [0-7]{1,4}")
-_ITEM_KINDS = ("os", "package", "path", "user", "unit", "match", "sysctl", "module", "addresses")
+_ITEM_KINDS = ("os", "package", "path", "glob", "user", "unit", "match", "sysctl", "module", "addresses", "ipvs",
+               "iptables", "nft")
 
 
 def _script_argument(item: str) -> str:
@@ -228,7 +286,8 @@ def _os_family(distribution: str, like: str) -> str:
 
 def host_state(output: str) -> dict[str, Any]:
     found: dict[str, Any] = {"os_family": None, "installed": [], "files": [], "users": {}, "units": {}, "matches": {},
-                             "sysctls": {}, "modules": {}, "addresses": []}
+                             "sysctls": {}, "modules": {}, "addresses": [], "ipvs": None,
+                             "iptables": [], "nft": {}}
     for line in str(output).splitlines():
         kind, _sep, rest = line.partition("\t")
         fields = rest.split("\t")
@@ -260,11 +319,38 @@ def host_state(output: str) -> dict[str, Any]:
             found["modules"][fields[0]] = fields[1] == "loaded"
         elif kind == "address" and rest:
             found["addresses"].append(rest)
+        elif kind == "ipvs" and fields == ["read"]:
+            found["ipvs"] = {"save": [], "thresholds": [], "listing": [], "error": []}
+        elif kind == "ipvs" and fields == ["missing"]:
+            found["ipvs"] = None
+        elif kind == "ipvs" and len(fields) >= 2 and found["ipvs"] is not None and fields[0] in found["ipvs"]:
+            found["ipvs"][fields[0]].append(rest.split("\t", 1)[1])
+        elif kind == "iptables" and rest:
+            found["iptables"].append(rest)
+        elif kind == "nft" and len(fields) >= 2:
+            found["nft"].setdefault(fields[0], []).append(rest.split("\t", 1)[1])
         elif kind == "match" and len(fields) >= 2:
             found["matches"].setdefault(fields[0], []).append(rest.split("\t", 1)[1])
         else:
             raise AnsibleFilterError(f"host_state: a line of the read it does not understand: {line!r}")
     return found
+
+
+def ipvs_services(found: dict[str, Any]) -> list[dict]:
+    """The live IPVS table of an ipvs item, as lvs.cluster.ipvs_info returns it in services."""
+    read = found.get("ipvs")
+    if read is None:
+        return []
+    if read["error"]:
+        said = " ".join(read["error"])
+        hint = f"{_ipvs.NO_IPVS_HINT}. " if "Protocol not available" in said or "Can't initialize ipvs" in said else ""
+        raise AnsibleFilterError(f"ipvs_services: {hint}ipvsadm said: {said}")
+    table, unknown = _ipvs.table_from_outputs("".join(f"{line}\n" for line in read["save"]),
+                                              "".join(f"{line}\n" for line in read["thresholds"]))
+    live, unknown_listing = parse_listing("".join(f"{line}\n" for line in read["listing"]))
+    for line in unknown + unknown_listing:
+        Display().warning(f"ipvsadm printed a line lvs.cluster does not understand (ignored): {line!r}")
+    return _ipvs.services_with_counters(table, live)
 
 
 def _checksum(found: dict[str, Any], path: str) -> str | None:
@@ -319,4 +405,5 @@ def vip_addresses_differ(found: dict[str, Any], addresses: list[str]) -> bool:
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {"host_state": host_state, "host_state_command": host_state_command,
-                "kernel_settings_differ": kernel_settings_differ, "vip_addresses_differ": vip_addresses_differ}
+                "kernel_settings_differ": kernel_settings_differ, "vip_addresses_differ": vip_addresses_differ,
+                "ipvs_services": ipvs_services}

@@ -212,6 +212,42 @@ def service_to_dict(service: Service) -> dict:
     return data
 
 
+def table_from_outputs(saved: str, thresholds_listing: str) -> tuple[list[Service], list[str]]:
+    """The live table from `ipvsadm -S -n` and `ipvsadm -L -n --thresholds --exact`, which has the thresholds
+    -S leaves out; and the lines of either that no parser understood."""
+    services, unknown = parse_save(saved)
+    thresholds, unknown_listing = parse_listing(thresholds_listing)
+    merged = []
+    for service in services:
+        live = thresholds.get(service.key, {}).get("destinations", {})
+        destinations = tuple(
+            replace(dest, upper_threshold=live.get(dest.key, {}).get("upper_threshold", 0),
+                    lower_threshold=live.get(dest.key, {}).get("lower_threshold", 0))
+            for dest in service.destinations)
+        merged.append(replace(service, destinations=destinations))
+    return merged, unknown + unknown_listing
+
+
+def services_with_counters(table: list[Service], live: dict, extra: dict[str, dict] | None = None) -> list[dict]:
+    """The table as ipvs_info returns it: each service as data, each real server with its connection counters
+    from LIVE (`ipvsadm -L -n --exact`, parsed), and any EXTRA listings (name to parsed listing) beside them."""
+    extra = extra or {}
+    services = []
+    for service in sorted(table, key=lambda s: s.key):
+        data = service_to_dict(service)
+        for name, listing in extra.items():
+            data[name] = {k: v for k, v in listing.get(service.key, {}).items() if k != "destinations"}
+        for real_server in data["real_servers"]:
+            dest_key = (real_server["address"], real_server["port"])
+            counters = live.get(service.key, {}).get("destinations", {}).get(dest_key, {})
+            real_server["active_connections"] = counters.get("active_connections", 0)
+            real_server["inactive_connections"] = counters.get("inactive_connections", 0)
+            for name, listing in extra.items():
+                real_server[name] = listing.get(service.key, {}).get("destinations", {}).get(dest_key, {})
+        services.append(data)
+    return services
+
+
 # --------------------------------------------------------------------------- ipvsadm
 
 class Ipvsadm:
@@ -236,20 +272,11 @@ class Ipvsadm:
     def read_table(self) -> list[Service]:
         """The live table: ipvsadm -S for everything it saves, -L --thresholds for what -S leaves out."""
         _rc, saved, _err = self.run(["-S", "-n"])
-        services, unknown = parse_save(saved)
         _rc, listed, _err = self.run(["-L", "-n", "--thresholds", "--exact"])
-        thresholds, unknown_listing = parse_listing(listed)
-        for line in unknown + unknown_listing:
+        table, unknown = table_from_outputs(saved, listed)
+        for line in unknown:
             self.module.warn(f"ipvsadm printed a line this module does not understand (ignored): {line!r}")
-        merged = []
-        for service in services:
-            live = thresholds.get(service.key, {}).get("destinations", {})
-            destinations = tuple(
-                replace(dest, upper_threshold=live.get(dest.key, {}).get("upper_threshold", 0),
-                        lower_threshold=live.get(dest.key, {}).get("lower_threshold", 0))
-                for dest in service.destinations)
-            merged.append(replace(service, destinations=destinations))
-        return merged
+        return table
 
     def listing(self, *variant: str) -> dict[ServiceKey, dict]:
         _rc, out, _err = self.run(["-L", "-n", "--exact", *variant])

@@ -112,7 +112,7 @@ daemons:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.lvs.cluster.plugins.module_utils._ipvs import Ipvsadm, service_to_dict
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs import Ipvsadm, services_with_counters
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_listing import (
     parse_connections,
     parse_daemons,
@@ -131,19 +131,7 @@ def main() -> None:
     table = ipvsadm.read_table()
     live = ipvsadm.listing()
     extra = {name: ipvsadm.listing(flag) for name, flag in (("stats", "--stats"), ("rates", "--rate")) if params[name]}
-    services = []
-    for service in sorted(table, key=lambda s: s.key):
-        data = service_to_dict(service)
-        for name, listing in extra.items():
-            data[name] = {k: v for k, v in listing.get(service.key, {}).items() if k != "destinations"}
-        for real_server in data["real_servers"]:
-            dest_key = (real_server["address"], real_server["port"])
-            counters = live.get(service.key, {}).get("destinations", {}).get(dest_key, {})
-            real_server["active_connections"] = counters.get("active_connections", 0)
-            real_server["inactive_connections"] = counters.get("inactive_connections", 0)
-            for name, listing in extra.items():
-                real_server[name] = listing.get(service.key, {}).get("destinations", {}).get(dest_key, {})
-        services.append(data)
+    services = services_with_counters(table, live, extra)
     result = {"changed": False, "services": services}
     parsers = {"connections": (["-L", "-n", "-c"], parse_connections),
                "timeouts": (["-L", "--timeout"], parse_timeouts),

@@ -251,21 +251,27 @@ def test_nftables_openings_render_and_pass_nft(tmp_path: Path) -> None:
     assert "nft delete rule inet filter forward handle" in unit
 
 
-@pytest.mark.parametrize(("finding", "backend"), [
-    ("active\n-P INPUT ACCEPT\n-- nftables", "firewalld"),
-    ("inactive\n-P INPUT ACCEPT\n-- nftables\ntable inet filter {\n\tchain input {\n"
-     "\t\ttype filter hook input priority filter; policy drop;\n\t}\n}", "nftables"),
-    ("inactive\n-P INPUT ACCEPT\n-- nftables\ntable inet filter {\n\tchain input {\n"
-     "\t\ttype filter hook input priority filter; policy accept;\n\t\ttcp dport 25 reject\n\t}\n}", "nftables"),
-    ("inactive\n-P INPUT ACCEPT\n-A INPUT -p tcp --dport 25 -j REJECT\n-- nftables\n"
-     "Error: No such file or directory\nlist chain inet filter input\n", "iptables"),
-    ("inactive\n-P INPUT DROP\n-- nftables", "iptables"),
-    ("unknown\n-P INPUT ACCEPT\n-- nftables\ntable inet filter {\n\tchain input {\n"
-     "\t\ttype filter hook input priority filter; policy accept;\n\t}\n}", "none"),
+NFT_DROP_POLICY = "table inet filter {\n\tchain input {\n\t\ttype filter hook input priority filter; policy drop;\n\t}\n}"
+NFT_REJECT_RULE = ("table inet filter {\n\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n"
+                   "\t\ttcp dport 25 reject\n\t}\n}")
+NFT_ACCEPT = "table inet filter {\n\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n\t}\n}"
+
+
+@pytest.mark.parametrize(("firewalld", "iptables", "nft", "backend"), [
+    ("active", "-P INPUT ACCEPT", "", "firewalld"),
+    ("inactive", "-P INPUT ACCEPT", NFT_DROP_POLICY, "nftables"),
+    ("inactive", "-P INPUT ACCEPT", NFT_REJECT_RULE, "nftables"),
+    ("inactive", "-P INPUT ACCEPT\n-A INPUT -p tcp --dport 25 -j REJECT",
+     "Error: No such file or directory\nlist chain inet filter input", "iptables"),
+    ("inactive", "-P INPUT DROP", "", "iptables"),
+    ("unknown", "-P INPUT ACCEPT", NFT_ACCEPT, "none"),
 ], ids=["firewalld", "nftables-policy", "nftables-rule", "iptables-rule", "iptables-policy", "none"])
-def test_auto_picks_the_firewall_that_drops(tmp_path: Path, finding: str, backend: str) -> None:
-    found = {"stdout": finding, "stdout_lines": finding.splitlines()}
-    render(tmp_path, {"lvs_virtual_services": [WEB]}, {"__director_firewall_found": found})
+def test_auto_picks_the_firewall_that_drops(tmp_path: Path, firewalld: str, iptables: str, nft: str, backend: str) -> None:
+    # As the role's one read prints them (the host_state filter's firewalld unit, iptables and nft items).
+    finding = (f"unit\tfirewalld.service\t{firewalld}\t\n"
+               + "".join(f"iptables\t{line}\n" for line in iptables.splitlines())
+               + "".join(f"nft\tinet filter input\t{line}\n" for line in nft.splitlines()))
+    render(tmp_path, {"lvs_virtual_services": [WEB]}, {"__director_host_read_output": {"stdout": finding}})
     assert (tmp_path / "director1.firewall-backend").read_text() == backend
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import pwd
 import shutil
@@ -15,6 +16,7 @@ from ansible_collections.lvs.cluster.plugins.filter.file_state import file_diffe
 from ansible_collections.lvs.cluster.plugins.filter.host_state import (
     host_state,
     host_state_command,
+    ipvs_services,
     kernel_settings_differ,
     vip_addresses_differ,
 )
@@ -45,7 +47,7 @@ def test_a_fresh_host_as_read_in_the_lab_has_nothing() -> None:
     found = fixture("director-fresh.txt")
     assert found == {"os_family": "Debian", "installed": [], "files": [], "users": {}, "matches": {},
                      "units": {"ipvsadm": {"active": "inactive", "enabled": ""}}, "sysctls": {}, "modules": {},
-                     "addresses": []}
+                     "addresses": [], "ipvs": None, "iptables": [], "nft": {}}
     assert path_differs(found["files"], "/etc/lvs", "0755", directory=True) is True
 
 
@@ -115,6 +117,18 @@ def test_the_script_reads_this_machine(tmp_path: Path) -> None:
     assert found["units"]["no-such-unit-here.service"]["enabled"] == ""
 
 
+def test_glob_items_read_the_regular_files_a_pattern_matches(tmp_path: Path) -> None:
+    (tmp_path / "a.rules").write_text("a\n")
+    (tmp_path / "b.rules").write_text("")
+    (tmp_path / "c.nft").write_text("c\n")
+    (tmp_path / "d.rules").mkdir()
+    items = [f"glob {tmp_path}/*.rules", f"glob {tmp_path}/*.none", f"glob {tmp_path}/c.nft", f"path {tmp_path}/c.nft"]
+    output = subprocess.run(host_state_command(items), capture_output=True, text=True, check=True).stdout
+    files = host_state(output)["files"]
+    assert [entry["path"] for entry in files] == [f"{tmp_path}/{name}" for name in ("a.rules", "b.rules", "c.nft", "c.nft")]
+    assert files[1]["checksum"] == hashlib.sha1(b"").hexdigest()
+
+
 @pytest.mark.skipif(shutil.which("ip") is None, reason="no ip on this machine")
 def test_the_script_reads_the_addresses_of_this_machine() -> None:
     output = subprocess.run(host_state_command(["addresses"]), capture_output=True, text=True, check=True).stdout
@@ -173,3 +187,58 @@ def test_vips_to_add_differ(addresses: list) -> None:
 def test_the_script_finds_an_installed_package() -> None:
     output = subprocess.run(host_state_command(["package dpkg"]), capture_output=True, text=True, check=True).stdout
     assert host_state(output)["installed"] == ["dpkg"]
+
+
+IPVSADM = Path(__file__).parents[2] / "fixtures" / "ipvsadm"
+
+
+def ipvs_read(**listings: str) -> str:
+    """The ipvs item's lines, as the script prints them, around captured ipvsadm output."""
+    lines = [f"ipvs\t{name}\t{line}\n" for name, text in listings.items() for line in text.splitlines()]
+    return "ipvs\tread\n" + "".join(lines)
+
+
+def test_the_ipvs_item_gives_the_table_as_ipvs_info_does() -> None:
+    saved = (IPVSADM / "save.txt").read_text()
+    found = host_state(ipvs_read(save=saved, thresholds=(IPVSADM / "thresholds.txt").read_text(),
+                                 listing=(IPVSADM / "list.txt").read_text()))
+    services = ipvs_services(found)
+    assert len(services) == saved.count("-A ")
+    web = next(service for service in services if service.get("address") == "198.18.1.50" and service["port"] == 80)
+    assert web["scheduler"] == "wrr"
+    assert [(rs["address"], rs["weight"], rs["active_connections"]) for rs in web["real_servers"]] == [
+        ("198.18.2.21", 1, 0), ("198.18.2.22", 2, 0), ("198.18.2.23", 1, 0)]
+
+
+def test_the_ipvs_item_read_in_the_lab_gives_what_ipvs_info_returned_there() -> None:
+    # director1 of the bench lab, read with the item and, a moment later, with the module.
+    expected = json.loads((FIXTURES / "director-ipvs-info.json").read_text())
+    assert len(expected) == 4
+    assert ipvs_services(fixture("director-ipvs.txt")) == expected
+
+
+def test_an_empty_table_and_a_host_without_ipvsadm_have_no_services() -> None:
+    assert ipvs_services(host_state("ipvs\tread\n")) == []
+    assert ipvs_services(host_state("ipvs\tmissing\n")) == []
+    assert ipvs_services(host_state("os\tdebian\t\n")) == []
+
+
+def test_a_kernel_without_ipvs_is_named_with_what_to_do() -> None:
+    found = host_state(ipvs_read(error=(IPVSADM / "no_ipvs_stderr.txt").read_text()))
+    with pytest.raises(AnsibleFilterError, match="modprobe ip_vs.*ipvsadm said: Can't initialize ipvs"):
+        ipvs_services(found)
+
+
+def test_an_ipvs_line_of_an_unknown_listing_is_refused() -> None:
+    with pytest.raises(AnsibleFilterError, match="does not understand"):
+        host_state("ipvs\tread\nipvs\tstats\tTCP  198.18.1.50:80\n")
+
+
+def test_the_firewall_items_keep_every_line() -> None:
+    found = host_state("iptables\t-P INPUT ACCEPT\niptables\t-A INPUT -p tcp -j DROP\n"
+                       "nft\tinet filter input\ttable inet filter {\n"
+                       "nft\tinet filter input\t\tchain input {\n"
+                       "nft\tinet filter forward\tError: No such file or directory\n")
+    assert found["iptables"] == ["-P INPUT ACCEPT", "-A INPUT -p tcp -j DROP"]
+    assert found["nft"] == {"inet filter input": ["table inet filter {", "\tchain input {"],
+                            "inet filter forward": ["Error: No such file or directory"]}
