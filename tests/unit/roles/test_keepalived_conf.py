@@ -264,8 +264,11 @@ NFT_ACCEPT = "table inet filter {\n\tchain input {\n\t\ttype filter hook input p
     ("inactive", "-P INPUT ACCEPT\n-A INPUT -p tcp --dport 25 -j REJECT",
      "Error: No such file or directory\nlist chain inet filter input", "iptables"),
     ("inactive", "-P INPUT DROP", "", "iptables"),
+    # molecule/dr's firewall on director2, as iptables -S lists it: the policy line first, then rules.
+    ("inactive", "-P INPUT DROP\n-A INPUT -i lo -j ACCEPT\n-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n"
+     "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT", "sh: 119: nft: not found", "iptables"),
     ("unknown", "-P INPUT ACCEPT", NFT_ACCEPT, "none"),
-], ids=["firewalld", "nftables-policy", "nftables-rule", "iptables-rule", "iptables-policy", "none"])
+], ids=["firewalld", "nftables-policy", "nftables-rule", "iptables-rule", "iptables-policy", "iptables-dr", "none"])
 def test_auto_picks_the_firewall_that_drops(tmp_path: Path, firewalld: str, iptables: str, nft: str, backend: str) -> None:
     # As the role's one read prints them (the host_state filter's firewalld unit, iptables and nft items).
     finding = (f"unit\tfirewalld.service\t{firewalld}\t\n"
