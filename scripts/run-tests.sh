@@ -132,11 +132,13 @@ lab_leftovers() {
     python3 molecule/_lab/lab.py leftovers | grep -vx "nothing of any lab is left" | sort || true
 }
 
-# One scenario, its output to its own log; the result line is read when it ends.
+# One scenario, its output to its own log; the result line is read when it ends. It names the
+# kernel, Debian release and keepalived version the lab said it booted.
 run_scenario() {
-    local scenario=$1 log=$2 t0=$SECONDS result=ok
+    local scenario=$1 log=$2 t0=$SECONDS result=ok ran
     molecule test -s "$scenario" > "$log" 2>&1 || result=FAILED
-    echo "$((SECONDS - t0)) $result" > "$log.result"
+    ran=$(grep -o -m 1 'kernel [^,]*, Debian [a-z]*, keepalived [^)"]*' "$log" || echo "no lab booted")
+    echo "$((SECONDS - t0)) $result ($ran)" > "$log.result"
 }
 
 # Scenarios run LVS_TEST_JOBS at a time (default 2), each in its own lab slot: a
@@ -165,15 +167,15 @@ stage_molecule() {
     rm -rf "$logs" && mkdir -p "$logs"
     local -A running=()
     finish_one() {
-        local pid ended took result
+        local pid ended took result ran
         wait -n -p pid "${!running[@]}" || true
         ended=${running[$pid]}
         unset "running[$pid]"
-        read -r took result < "$logs/$ended.log.result" || { took="?"; result=FAILED; }
-        echo "==> molecule/$ended: $took s $result"
+        read -r took result ran < "$logs/$ended.log.result" || { took="?"; result=FAILED; ran=""; }
+        echo "==> molecule/$ended: $took s $result $ran"
         cat "$logs/$ended.log"
         [[ $result == ok ]] || failures=$((failures + 1))
-        timings+=("  molecule/$ended: $took s $result")
+        timings+=("  molecule/$ended: $took s $result $ran")
         if [[ $result != ok ]]; then
             failure_digest+=("molecule/$ended, its failed tasks and their messages:")
             mapfile -t -O "${#failure_digest[@]}" failure_digest < <(failed_tasks "$logs/$ended.log")
@@ -197,15 +199,16 @@ stage_molecule() {
     return $((failures > 0))
 }
 
-# With every stage, the lab's host packages and rootfs (one to two minutes on a fresh machine,
-# mostly downloads and unpacking) are prepared beside the fast stages; Molecule waits for them.
+# With every stage, the lab's host packages and a rootfs per Debian release (minutes
+# each on a fresh machine, mostly downloads and unpacking) are prepared beside the fast stages;
+# Molecule waits for them.
 lab_preparation_pid=""
 lab_preparation_log="$repo/.build/lab-preparation.log"
 start_lab_preparation() {
     mkdir -p "$(dirname "$lab_preparation_log")"
     (
         t0=$SECONDS rc=0
-        { scripts/host-deps.sh lab && python3 molecule/_lab/lab.py build; } || rc=$?
+        { scripts/host-deps.sh lab && python3 molecule/_lab/lab.py build --release bookworm --release trixie; } || rc=$?
         echo "lab preparation beside the fast stages: $((SECONDS - t0)) s, exit $rc"
         exit $rc
     ) > "$lab_preparation_log" 2>&1 &

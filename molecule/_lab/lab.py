@@ -7,7 +7,7 @@ controller over a management bridge; data interfaces are taps on one bridge per
 segment. The machine has no address on data segments and routes nothing out of
 the lab. Standard library only, run as root.
 
-    lab.py up --name NAME --topology platforms.json [--instance-config FILE]
+    lab.py up --name NAME --topology platforms.json [--instance-config FILE] [--release RELEASE]
     lab.py down --name NAME
     lab.py status [--name NAME]
     lab.py ssh --name NAME HOST [COMMAND...]
@@ -15,7 +15,7 @@ the lab. Standard library only, run as root.
     lab.py ifdown|ifup --name NAME HOST IFACE
     lab.py cut|restore --name NAME SEGMENT [--hosts A B] [--proto N]
     lab.py inventory --name NAME
-    lab.py build          (the rootfs and the UML kernels' XSAVE wrapper)
+    lab.py build [--release RELEASE ...]   (rootfs per Debian release, the UML kernels' XSAVE wrapper)
     lab.py leftovers
 """
 from __future__ import annotations
@@ -44,6 +44,9 @@ UML_MODULES = Path("/usr/lib/uml/modules")
 # Preloaded into every UML kernel so that it runs on CPUs with AMX too (see the file).
 XSTATE_SHIM_SOURCE = Path(__file__).with_name("uml-xstate-shim.c")
 DEFAULT_MEM_MB = int(os.environ.get("LVS_LAB_MEM_MB", "384"))
+# The Debian releases a lab's hosts can run, each from its own cached rootfs. The UML kernel is the
+# machine's, whichever the release: trixie's user-mode-linux needs a newer glibc than bookworm has.
+RELEASES = ("bookworm", "trixie")
 BOOT_TIMEOUT_S = 180
 MAX_SLOTS = 64
 # 198.18.0.0/15 is reserved for network benchmarking (RFC 2544): it never leaves
@@ -181,6 +184,7 @@ class Lab:
     slot: int
     hosts: list[Host]
     mem_mb: int = DEFAULT_MEM_MB
+    release: str = ""
 
     @property
     def dir(self) -> Path:
@@ -230,7 +234,7 @@ class Lab:
     def save(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
         data = {
-            "name": self.name, "slot": self.slot, "mem_mb": self.mem_mb,
+            "name": self.name, "slot": self.slot, "mem_mb": self.mem_mb, "release": self.release,
             "hosts": [{"name": h.name, "groups": h.groups,
                        "interfaces": [{"segment": i.segment, "addresses": i.addresses} for i in h.interfaces]}
                       for h in self.hosts],
@@ -243,7 +247,8 @@ class Lab:
         if not path.is_file():
             raise LabError(f"no lab named {name!r} is up (no {path})")
         data = json.loads(path.read_text())
-        return cls(name=data["name"], slot=data["slot"], hosts=parse_topology(data["hosts"]), mem_mb=data["mem_mb"])
+        return cls(name=data["name"], slot=data["slot"], hosts=parse_topology(data["hosts"]), mem_mb=data["mem_mb"],
+                   release=data.get("release") or host_suite())
 
 
 def used_slots() -> set[int]:
@@ -333,6 +338,9 @@ def apt_mirror(suite: str) -> str:
             words = re.sub(r"\[.*?\]", "", line).split()
             if len(words) >= 4 and words[0] == "deb" and words[2] == suite and "main" in words[3:]:
                 return words[1]
+    # One archive serves every release: the mirror of the machine's own one serves the others too.
+    if suite != host_suite():
+        return apt_mirror(host_suite())
     raise LabError(f"no apt source for Debian '{suite}' main in /etc/apt; the lab builds its rootfs from it")
 
 
@@ -344,24 +352,53 @@ def host_suite() -> str:
     return suite
 
 
-def rootfs_recipe() -> dict[str, Any]:
-    return {"version": RECIPE_VERSION, "suite": host_suite(), "kernel": uml_kernel_version(),
+def default_release() -> str:
+    """$LVS_LAB_RELEASE, else the machine's own release."""
+    return os.environ.get("LVS_LAB_RELEASE") or host_suite()
+
+
+def checked_release(release: str) -> str:
+    if release not in RELEASES:
+        raise LabError(f"release {release!r}: the lab builds {', '.join(RELEASES)}")
+    return release
+
+
+def rootfs_recipe(release: str) -> dict[str, Any]:
+    return {"version": RECIPE_VERSION, "suite": release, "kernel": uml_kernel_version(),
             "base": BASE_PACKAGES, "repo": REPO_PACKAGES, "prepare": PREPARE_SCRIPT}
 
 
-def rootfs_path() -> Path:
-    digest = hashlib.sha256(json.dumps(rootfs_recipe(), sort_keys=True).encode()).hexdigest()[:16]
+def rootfs_path(release: str) -> Path:
+    digest = hashlib.sha256(json.dumps(rootfs_recipe(release), sort_keys=True).encode()).hexdigest()[:16]
     return CACHE_ROOT / f"rootfs-{digest}"
 
 
-def ensure_rootfs() -> Path:
-    target = rootfs_path()
+def repo_versions(rootfs: Path) -> dict[str, str]:
+    """The version of each package of the rootfs's local repository, from its Packages index."""
+    index = rootfs / LOCAL_REPO_DIR.lstrip("/") / "Packages"
+    versions: dict[str, str] = {}
+    for stanza in (index.read_text() if index.is_file() else "").split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in stanza.splitlines() if ": " in line and not line[0].isspace())
+        if fields.get("Package") in REPO_PACKAGES:
+            versions[fields["Package"]] = fields["Version"]
+    return versions
+
+
+def rootfs_summary(release: str) -> str:
+    """Release and keepalived version, as a lab's log and status name them."""
+    keepalived = repo_versions(rootfs_path(release)).get("keepalived", "missing")
+    return f"Debian {release}, keepalived {keepalived}"
+
+
+def ensure_rootfs(release: str) -> Path:
+    release = checked_release(release)
+    target = rootfs_path(release)
     if (target / ".complete").is_file():
-        log(f"rootfs: cached at {target}")
+        log(f"rootfs: cached at {target} ({rootfs_summary(release)})")
         return target
     if shutil.which("debootstrap") is None:
         raise LabError("building the rootfs needs debootstrap: apt-get install debootstrap")
-    recipe = rootfs_recipe()
+    recipe = rootfs_recipe(release)
     suite, kernel = recipe["suite"], recipe["kernel"]
     mirror = apt_mirror(suite)
     staging = target.with_name(target.name + ".building")
@@ -391,7 +428,7 @@ def ensure_rootfs() -> Path:
         unmount_all_under(staging)
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    log(f"rootfs: built in {time.monotonic() - started:.0f} s at {target}")
+    log(f"rootfs: built in {time.monotonic() - started:.0f} s at {target} ({rootfs_summary(release)})")
     return target
 
 
@@ -695,15 +732,16 @@ def inventory_text(lab: Lab) -> str:
 
 # --------------------------------------------------------------------------- commands
 
-def lab_up(name: str, platforms: list[dict[str, Any]], instance_config: Path | None, mem_mb: int) -> Lab:
+def lab_up(name: str, platforms: list[dict[str, Any]], instance_config: Path | None, mem_mb: int,
+           release: str) -> Lab:
     hosts = parse_topology(platforms)
     if (STATE_ROOT / name).exists():
         log(f"a lab named {name} is left from an earlier run; tearing it down first")
         lab_down(name)
     check_requirements(len(hosts), mem_mb)
     with allocation_lock():
-        rootfs = ensure_rootfs()
-        lab = Lab(name=name, slot=free_slot(), hosts=hosts, mem_mb=mem_mb)
+        rootfs = ensure_rootfs(release)
+        lab = Lab(name=name, slot=free_slot(), hosts=hosts, mem_mb=mem_mb, release=release)
         lab.save()
     run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"lvs-lab-{name}", "-f", str(lab.key)])
     write_ssh_config(lab)
@@ -712,7 +750,7 @@ def lab_up(name: str, platforms: list[dict[str, Any]], instance_config: Path | N
         make_bridge(lab.segment_bridge(segment), None)
     open_forwarding(lab)
     started = time.monotonic()
-    log(f"booting {len(hosts)} hosts ({mem_mb} MiB each, kernel {uml_kernel_version()})")
+    log(f"booting {len(hosts)} hosts ({mem_mb} MiB each, kernel {uml_kernel_version()}, {rootfs_summary(release)})")
     for host in hosts:
         start_host(lab, host, rootfs)
     wait_for_ssh(lab, hosts, started)
@@ -772,7 +810,8 @@ def lab_status(name: str | None) -> dict[str, Any]:
     for lab_name in names:
         lab = Lab.load(lab_name)
         report[lab_name] = {
-            "slot": lab.slot, "ssh_config": str(lab.ssh_config),
+            "slot": lab.slot, "ssh_config": str(lab.ssh_config), "kernel": uml_kernel_version(),
+            "rootfs": rootfs_summary(lab.release),
             "hosts": {h.name: {"running": host_running(lab, h), "mgmt": lab.mgmt_address(h), "groups": h.groups,
                                "interfaces": {f"eth{n}": {"segment": i.segment, "addresses": i.addresses}
                                               for n, i in enumerate(h.interfaces, start=1)}}
@@ -842,10 +881,14 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--topology", required=True, type=Path, help="JSON list of Molecule-style platforms")
     up.add_argument("--instance-config", type=Path, help="write Molecule's instance config here")
     up.add_argument("--mem", type=int, default=DEFAULT_MEM_MB, help="MiB of memory per host")
+    up.add_argument("--release", choices=RELEASES, help="Debian release of every host (default $LVS_LAB_RELEASE, "
+                    "else the machine's own)")
     commands.add_parser("down", help="tear everything of the lab down")
     commands.add_parser("status", help="hosts, their state and addresses (JSON)")
     commands.add_parser("inventory", help="print a YAML Ansible inventory of the lab")
-    commands.add_parser("build", help="build (or reuse) the cached rootfs and the UML kernels' XSAVE wrapper")
+    build = commands.add_parser("build", help="build (or reuse) the cached rootfs and the UML kernels' XSAVE wrapper")
+    build.add_argument("--release", choices=RELEASES, action="append",
+                       help="a Debian release to build the rootfs of; repeatable (default as for up)")
     commands.add_parser("leftovers", help="list anything of any lab still on the machine; exit 1 if some")
     ssh = commands.add_parser("ssh", help="ssh into a host, or run a command there")
     ssh.add_argument("host")
@@ -867,7 +910,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "build":
             with allocation_lock():  # an `up` elsewhere may be building the same rootfs
-                ensure_rootfs()
+                for release in args.release or [default_release()]:
+                    ensure_rootfs(release)
                 ensure_xstate_shim()
         elif args.command == "leftovers":
             leftovers = find_leftovers()
@@ -879,7 +923,8 @@ def main(argv: list[str] | None = None) -> int:
             name = lab_name(args)
             platforms = json.loads(args.topology.read_text())
             try:
-                lab = lab_up(name, platforms, args.instance_config, args.mem)
+                lab = lab_up(name, platforms, args.instance_config, args.mem,
+                             checked_release(args.release or default_release()))
             except BaseException:
                 log("bringing the lab up failed; tearing down what was made")
                 try:
@@ -905,7 +950,7 @@ def main(argv: list[str] | None = None) -> int:
             elif args.command == "start":
                 host = lab.host(args.host)
                 started = time.monotonic()
-                start_host(lab, host, ensure_rootfs())
+                start_host(lab, host, ensure_rootfs(lab.release))
                 wait_for_ssh(lab, [host], started)
             elif args.command in ("ifdown", "ifup"):
                 host = lab.host(args.host)

@@ -73,8 +73,12 @@ def test_apt_mirror_reads_deb822_sources(tmp_path: Path, monkeypatch: pytest.Mon
         "Components: main\n")
     real_path = lab.Path
     monkeypatch.setattr(lab, "Path", lambda p: sources if p == "/etc/apt/sources.list.d" else real_path(tmp_path / "none"))
+    monkeypatch.setattr(lab, "host_suite", lambda: "bookworm")
     assert lab.apt_mirror("bookworm") == "http://mirror.invalid/debian"
-    with pytest.raises(lab.LabError, match="no apt source for Debian 'trixie'"):
+    # One archive serves every release: the mirror named for the machine's own serves trixie too.
+    assert lab.apt_mirror("trixie") == "http://mirror.invalid/debian"
+    monkeypatch.setattr(lab, "host_suite", lambda: "sid")
+    with pytest.raises(lab.LabError, match="no apt source for Debian 'sid'"):
         lab.apt_mirror("trixie")
 
 
@@ -97,6 +101,22 @@ def test_instance_config_is_what_molecule_reads(tmp_path: Path) -> None:
 def test_recipe_hash_changes_with_the_package_lists(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(lab, "host_suite", lambda: "bookworm")
     monkeypatch.setattr(lab, "uml_kernel_version", lambda: "6.1.176")
-    before = lab.rootfs_path()
+    before = lab.rootfs_path("bookworm")
+    assert lab.rootfs_path("trixie") != before
     monkeypatch.setattr(lab, "REPO_PACKAGES", (*lab.REPO_PACKAGES, "extra"))
-    assert lab.rootfs_path() != before
+    assert lab.rootfs_path("bookworm") != before
+
+
+def test_a_release_the_lab_does_not_build_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LVS_LAB_RELEASE", "buster")
+    with pytest.raises(lab.LabError, match="release 'buster': the lab builds bookworm, trixie"):
+        lab.checked_release(lab.default_release())
+
+
+def test_repo_versions_read_the_local_repository_index(tmp_path: Path) -> None:
+    repo = tmp_path / lab.LOCAL_REPO_DIR.lstrip("/")
+    repo.mkdir(parents=True)
+    (repo / "Packages").write_text(
+        "Package: keepalived\nVersion: 1:2.3.3-1\nDepends: libc6 (>= 2.38)\nDescription: Failover and monitoring daemon\n"
+        " for LVS clusters\n\nPackage: libsnmp40\nVersion: 5.9.4+dfsg-2\n\nPackage: ipvsadm\nVersion: 1:1.31-4\n")
+    assert lab.repo_versions(tmp_path) == {"keepalived": "1:2.3.3-1", "ipvsadm": "1:1.31-4"}
