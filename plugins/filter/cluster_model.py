@@ -855,6 +855,9 @@ class _Builder:
         return {"type": kind, "options": check}
 
     def track_file(self, file, path):
+        if not file.startswith("/") or "/../" in f"{file}/":
+            self.error(f"{path}.health_check.file: {file!r} must be an absolute path without '..' (keepalived "
+                       "resolves it as it reads its configuration, and the role makes its directory)")
         name = _slug("lvs_file", len(self.track_files))
         for existing in self.track_files:
             if existing["file"] == file:

@@ -147,6 +147,10 @@ def test_unicast_peers_come_from_the_directors_own_addresses() -> None:
     ({"real_servers_group": "web6"}, "hostvars[rs6].realserver_address: 2001:db8::21 is not of the address family"),
     ({"method": "tun", "tunnel_type": "gue", "real_server_port": 80, "port": 80},
      "lvs_virtual_services[0].tunnel_port: required for tunnel_type gue"),
+    ({"health_check": {"type": "FILE_CHECK", "file": "run/weight"}},
+     "lvs_virtual_services[0].health_check.file: 'run/weight' must be an absolute path"),
+    ({"health_check": {"type": "FILE_CHECK", "file": "/run/../etc/weight"}},
+     "lvs_virtual_services[0].health_check.file: '/run/../etc/weight' must be an absolute path without '..'"),
 ])
 def test_bad_nat_tun_and_check_settings_are_named(change: dict, message: str) -> None:
     errors = model([{**NAT, **change}])["errors"]
