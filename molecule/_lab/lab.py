@@ -322,12 +322,19 @@ def check_requirements(host_count: int, mem_mb: int) -> None:
 
 # --------------------------------------------------------------------------- rootfs
 
+def deb822_stanzas(text: str) -> list[dict[str, str]]:
+    """The stanzas of a deb822 file (apt's .sources, a Packages index): field to its first line."""
+    return [dict((key, value.strip()) for key, value in
+                 (line.split(":", 1) for line in stanza.splitlines()
+                  if ":" in line and not line.startswith(("#", " ", "\t"))))
+            for stanza in text.split("\n\n")]
+
+
 def apt_mirror(suite: str) -> str:
     """The Debian mirror the machine's own apt sources name for SUITE."""
     sources = Path("/etc/apt/sources.list.d")
     for path in sorted(sources.glob("*.sources")):
-        for stanza in path.read_text().split("\n\n"):
-            fields = dict(line.split(":", 1) for line in stanza.splitlines() if ":" in line and not line.startswith("#"))
+        for fields in deb822_stanzas(path.read_text()):
             suites = fields.get("Suites", "").split()
             if suite in suites and "main" in fields.get("Components", "").split():
                 return fields["URIs"].split()[0]
@@ -376,12 +383,8 @@ def rootfs_path(release: str) -> Path:
 def repo_versions(rootfs: Path) -> dict[str, str]:
     """The version of each package of the rootfs's local repository, from its Packages index."""
     index = rootfs / LOCAL_REPO_DIR.lstrip("/") / "Packages"
-    versions: dict[str, str] = {}
-    for stanza in (index.read_text() if index.is_file() else "").split("\n\n"):
-        fields = dict(line.split(": ", 1) for line in stanza.splitlines() if ": " in line and not line[0].isspace())
-        if fields.get("Package") in REPO_PACKAGES:
-            versions[fields["Package"]] = fields["Version"]
-    return versions
+    stanzas = deb822_stanzas(index.read_text()) if index.is_file() else []
+    return {fields["Package"]: fields["Version"] for fields in stanzas if fields.get("Package") in REPO_PACKAGES}
 
 
 def rootfs_summary(release: str) -> str:
